@@ -25,3 +25,106 @@ def artifacts_dir() -> Path:
     path = REPO_ROOT / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+# ---- a live node: dev PKI, demo agencies, CRL/OCSP/TSA served over real HTTP ------------------------------
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@dataclass
+class LiveNode:
+    """A node initialised with the demo data and served on a loopback port (threads in this process)."""
+
+    services: object  # docexchange.services.Services
+    url: str
+    certs_dir: Path
+    instance_dir: Path
+    demo_password: str
+    demo_pin: str
+
+    @property
+    def anchors(self) -> list[Path]:
+        return sorted((self.certs_dir / "anchors").glob("*.pem"))
+
+    def ca_pem(self, name: str) -> Path:
+        return self.certs_dir / "ca" / f"{name}.crt.pem"
+
+
+def make_settings(instance_dir: Path, url: str, database_url: str | None = None):  # type: ignore[no-untyped-def]
+    from docexchange.config import Settings
+
+    return Settings.from_env(instance_dir=instance_dir,
+                             database_url=database_url or f"sqlite:///{instance_dir / 'node.db'}",
+                             blob_dir=instance_dir / "blobs", certs_dir=instance_dir / "certs", public_url=url,
+                             secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def live_node(tmp_path_factory: pytest.TempPathFactory) -> LiveNode:
+    """Session-wide node at http://127.0.0.1:<port>: CRLs, OCSP and TSA answer live at the URLs in the certs."""
+    from waitress.server import create_server
+
+    from docexchange.app import create_app
+    from docexchange.seed import init_node
+    from docexchange.services import Services
+
+    instance = tmp_path_factory.mktemp("node")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    svc = Services(make_settings(instance, url))
+    init_node(svc, demo=True)
+    app = create_app(svc.settings)
+    server = create_server(app, host="127.0.0.1", port=port, threads=6)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_http(f"{url}/healthz")
+    node = LiveNode(services=app.extensions["docexchange"], url=url, certs_dir=instance / "certs",
+                    instance_dir=instance, demo_password=svc.secrets["demo_password"],
+                    demo_pin=svc.secrets["demo_pin"])
+    yield node  # type: ignore[misc]
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def nss_db(live_node: LiveNode, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An NSS database for poppler's ``pdfsig`` trusting the two dev roots (intermediates for path building).
+    Use as ``pdfsig -nssdir <value> file.pdf``; the live node answers the OCSP requests NSS makes."""
+    d = tmp_path_factory.mktemp("nss")
+    subprocess.run(["certutil", "-N", "-d", f"sql:{d}", "--empty-password"], check=True)
+    for name in ("gov-root", "neac-root"):
+        subprocess.run(["certutil", "-A", "-d", f"sql:{d}", "-n", name, "-t", "CT,C,C", "-i",
+                        str(live_node.ca_pem(name))], check=True)
+    for name in ("gov-int", "neac-int"):
+        subprocess.run(["certutil", "-A", "-d", f"sql:{d}", "-n", name, "-t", ",,", "-i",
+                        str(live_node.ca_pem(name))], check=True)
+    return f"sql:{d}"
+
+
+def pdfsig(nss: str, pdf: Path) -> str:
+    """Run poppler's pdfsig; returns its combined output (tests assert on the text)."""
+    proc = subprocess.run(["pdfsig", "-nssdir", nss, str(pdf)], capture_output=True, text=True, timeout=60)
+    return proc.stdout + proc.stderr
