@@ -128,3 +128,51 @@ def pdfsig(nss: str, pdf: Path) -> str:
     """Run poppler's pdfsig; returns its combined output (tests assert on the text)."""
     proc = subprocess.run(["pdfsig", "-nssdir", nss, str(pdf)], capture_output=True, text=True, timeout=60)
     return proc.stdout + proc.stderr
+
+
+# ---- database backends: every test using ``db_url`` runs on SQLite and on PostgreSQL ---------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL. PostgreSQL comes from scripts/test.sh (``DOCEXCHANGE_TEST_PG_URL``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"  # type: ignore[misc]
+        return
+    base = os.environ.get("DOCEXCHANGE_TEST_PG_URL")
+    if not base:
+        pytest.skip("PostgreSQL not started: scripts/test.sh starts it and sets DOCEXCHANGE_TEST_PG_URL")
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + f"/{name}"  # type: ignore[misc]
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def node(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An initialised node (migrated, dev PKI, demo data) on ``db_url``, with a Flask test client."""
+    from docexchange.app import create_app
+    from docexchange.seed import init_node
+    from docexchange.services import Services
+
+    svc = Services(make_settings(tmp_path / "instance", "http://127.0.0.1:9", db_url))
+    init_node(svc, demo=True)
+    app = create_app(svc.settings)
+    app.testing = True
+    yield app  # type: ignore[misc]
+    app.extensions["docexchange"].db.dispose()
+
+
+def login(client, username: str, password: str, role: str | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    body = {"username": username, "password": password}
+    if role:
+        body["role"] = role
+    resp = client.post("/api/v1/auth/token", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
