@@ -1,0 +1,201 @@
+"""The number/notation and date of issue are written into the document by filling read-only text fields
+that were added to the draft *before* anyone signed it. Filling a field is FORM_FILLING for validators, so
+the competent person's signature stays valid when the clerk numbers the document afterwards (Decree 30
+Art. 14.3: the clerical office numbers and seals after the person has signed)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+NUMBER_FIELD = "so_ky_hieu"
+DATE_FIELD = "ngay_ban_hanh"
+FONT = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"
+PT_PER_MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Word:
+    page: int  # 0-based
+    text: str
+    x1: float  # PDF points, origin bottom-left
+    y1: float
+    x2: float
+    y2: float
+
+
+class _BBoxParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: list[tuple[float, float]] = []
+        self.words: list[Word] = []
+        self._cur: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "page":
+            self.pages.append((float(a["width"]), float(a["height"])))
+        elif tag == "word":
+            self._cur = a
+
+    def handle_data(self, data: str) -> None:
+        if self._cur is not None:
+            h = self.pages[-1][1]
+            a = self._cur
+            self.words.append(Word(len(self.pages) - 1, data.strip(), float(a["xmin"]), h - float(a["ymax"]),
+                                   float(a["xmax"]), h - float(a["ymin"])))
+            self._cur = None
+
+
+def text_words(pdf_path: Path, first: int = 1, last: int | None = None) -> list[Word]:
+    """Words with boxes from poppler's ``pdftotext -bbox`` (bounded to a page range)."""
+    cmd = ["pdftotext", "-q", "-bbox", "-f", str(first)]
+    if last is not None:
+        cmd += ["-l", str(last)]
+    proc = subprocess.run(cmd + [str(pdf_path), "-"], capture_output=True, text=True, timeout=60)
+    parser = _BBoxParser()
+    parser.feed(proc.stdout)
+    return [Word(w.page + first - 1, w.text, w.x1, w.y1, w.x2, w.y2) for w in parser.words]
+
+
+def _appearance(writer: PdfWriter, text: str, width: float, height: float, size: float) -> StreamObject:
+    """A form XObject drawing ``text`` in Liberation Serif (full Vietnamese) on a white background."""
+    pdf = FPDF(unit="pt", format=(width, height))
+    pdf.set_margin(0)
+    pdf.add_page()
+    pdf.add_font("LiberationSerif", "", FONT)
+    pdf.set_font("LiberationSerif", size=size)
+    pdf.set_fill_color(255, 255, 255)
+    pdf.rect(0, 0, width, height, style="F")
+    pdf.set_xy(0, 0)
+    pdf.cell(width, height, text, align="L")
+    src = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0]
+    xobj = StreamObject()
+    xobj.set_data(src.get_contents().get_data())  # type: ignore[union-attr]
+    xobj.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]),
+        NameObject("/Resources"): src["/Resources"].clone(writer),
+    })
+    return xobj
+
+
+def _find_after(words: list[Word], pattern: str, page: int) -> Word | None:
+    rx = re.compile(pattern, re.IGNORECASE)
+    for w in words:
+        if w.page == page and rx.fullmatch(w.text):
+            return w
+    return None
+
+
+def _cluster(line: list[Word], anchor: Word, max_gap: float = 25.0) -> list[Word]:
+    """The run of words around ``anchor`` on one line, split where the horizontal gap is large (the number
+    column and the date column share a line in the Decree 30 header)."""
+    i = line.index(anchor)
+    lo = hi = i
+    while lo > 0 and line[lo].x1 - line[lo - 1].x2 < max_gap:
+        lo -= 1
+    while hi < len(line) - 1 and line[hi + 1].x1 - line[hi].x2 < max_gap:
+        hi += 1
+    return line[lo:hi + 1]
+
+
+def add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
+    """Add empty read-only text fields for the number (after "Số:") and the date line ("…, ngày … tháng …
+    năm …") on page 1. When the draft has no such placeholders, the fields go to the Decree 30 positions
+    (number under the agency name on the left, date on the right, both under the header)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+        tmp.write(pdf)
+        tmp.flush()
+        words = text_words(Path(tmp.name), 1, 1)
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    page = writer.pages[0]
+    box = page.mediabox
+    top = float(box.top)
+    so = _find_after(words, r"Số:?", 0)
+    if so is not None:
+        number_rect = (so.x2 + 2, so.y1 - 3, so.x2 + 2 + 160, so.y2 + 3)
+    else:
+        number_rect = (20 * PT_PER_MM, top - 42 * PT_PER_MM, 20 * PT_PER_MM + 180, top - 42 * PT_PER_MM + 18)
+    ngay = _find_after(words, r"ngày", 0)
+    if ngay is not None:
+        line = _cluster(sorted((w for w in words if w.page == 0 and abs(w.y1 - ngay.y1) < 3),
+                               key=lambda w: w.x1), ngay)
+        x1 = min(w.x1 for w in line)
+        date_rect = (x1 - 2, ngay.y1 - 3, max(float(box.right) - 15 * PT_PER_MM, max(w.x2 for w in line) + 2),
+                     ngay.y2 + 3)
+    else:
+        date_rect = (float(box.right) - 110 * PT_PER_MM, top - 42 * PT_PER_MM,
+                     float(box.right) - 15 * PT_PER_MM, top - 42 * PT_PER_MM + 18)
+    fields = []
+    for name, rect in ((NUMBER_FIELD, number_rect), (DATE_FIELD, date_rect)):
+        field = DictionaryObject({
+            NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Tx"), NameObject("/T"): TextStringObject(name),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in rect]),
+            NameObject("/F"): NumberObject(4), NameObject("/Ff"): NumberObject(1),
+            NameObject("/DA"): TextStringObject(f"/Helv {font_size:g} Tf 0 g"),
+            NameObject("/V"): TextStringObject(""),
+            NameObject("/P"): page.indirect_reference,
+        })
+        ref = writer._add_object(field)
+        fields.append(ref)
+        annots = page.get("/Annots")
+        if annots is None:
+            page[NameObject("/Annots")] = ArrayObject([ref])
+        else:
+            annots.get_object().append(ref)
+    acro = writer._root_object.get("/AcroForm")
+    if acro is None:
+        writer._root_object[NameObject("/AcroForm")] = DictionaryObject({
+            NameObject("/Fields"): ArrayObject(fields), NameObject("/DA"): TextStringObject("/Helv 12 Tf 0 g")})
+    else:
+        acro.get_object()[NameObject("/Fields")].get_object().extend(fields)  # type: ignore[union-attr]
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def fill_issue_fields(pdf_path: Path, out_path: Path, *, number_text: str, date_text: str,
+                      font_size: float = 13) -> None:
+    """Fill the two fields as an incremental update (earlier signatures stay valid: FORM_FILLING)."""
+    writer = PdfWriter(str(pdf_path), incremental=True)
+    if True:
+        found = set()
+        for annot_ref in writer.pages[0].get("/Annots", []) or []:
+            annot = annot_ref.get_object()
+            name = annot.get("/T")
+            if name not in (NUMBER_FIELD, DATE_FIELD):
+                continue
+            found.add(name)
+            value = number_text if name == NUMBER_FIELD else date_text
+            rect = [float(v) for v in annot["/Rect"]]
+            ap = _appearance(writer, value, rect[2] - rect[0], rect[3] - rect[1], font_size)
+            annot[NameObject("/V")] = TextStringObject(value)
+            annot[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(ap)})
+        if found != {NUMBER_FIELD, DATE_FIELD}:
+            from ..errors import BadInput
+
+            raise BadInput("the document has no number/date fields: it was not prepared as a draft",
+                           "văn bản chưa có trường số, ký hiệu và ngày ban hành (không phải bản dự thảo hợp lệ)",
+                           code="no_issue_fields")
+        with open(out_path, "wb") as out:
+            writer.write(out)
