@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:34:53.838104
+Create Date: 2026-11-22 22:42:40.610482
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import docexchange.db
+
 
 revision = '0001'
 down_revision = None
@@ -94,6 +94,14 @@ def upgrade() -> None:
     sa.Column('last_anchor_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
     )
+    op.create_table('number_counters',
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('series', sa.String(length=40), nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_number_counters_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('agency_id', 'year', 'series', name=op.f('pk_number_counters'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
@@ -128,13 +136,123 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_sha256', name=op.f('uq_api_tokens_token_sha256'))
     )
+    op.create_table('documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=36), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('type_abbr', sa.String(length=10), nullable=False),
+    sa.Column('type_name', sa.String(length=100), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('urgency', sa.Integer(), nullable=False),
+    sa.Column('notation_suffix', sa.String(length=30), nullable=False),
+    sa.Column('recipients', sa.Text(), nullable=False),
+    sa.Column('signer_user_id', sa.Integer(), nullable=True),
+    sa.Column('authority_marker', sa.String(length=8), nullable=False),
+    sa.Column('signer_position', sa.String(length=100), nullable=False),
+    sa.Column('page_count', sa.Integer(), nullable=False),
+    sa.Column('series', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=True),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('notation', sa.String(length=30), nullable=True),
+    sa.Column('issued_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('original_sha256', sa.String(length=64), nullable=False),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('draft_sha256', sa.String(length=64), nullable=False),
+    sa.Column('signed_sha256', sa.String(length=64), nullable=True),
+    sa.Column('issued_sha256', sa.String(length=64), nullable=True),
+    sa.Column('normalizations', sa.Text(), nullable=False),
+    sa.Column('approved_by', sa.Integer(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_documents_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['approved_by'], ['users.id'], name=op.f('fk_documents_approved_by_users')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_documents_created_by_users')),
+    sa.ForeignKeyConstraint(['signer_user_id'], ['users.id'], name=op.f('fk_documents_signer_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
+    sa.UniqueConstraint('agency_id', 'year', 'series', 'number', name=op.f('uq_documents_agency_id')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_documents_public_id'))
+    )
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_documents_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('document_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('original_sha256', sa.String(length=64), nullable=False),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
+    sa.Column('sealed_sha256', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_document_attachments_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_attachments'))
+    )
+    with op.batch_alter_table('document_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_attachments_document_id'), ['document_id'], unique=False)
+
+    op.create_table('document_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_document_events_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_events'))
+    )
+    with op.batch_alter_table('document_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_events_document_id'), ['document_id'], unique=False)
+
+    op.create_table('outgoing_register',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('number_notation', sa.String(length=40), nullable=False),
+    sa.Column('issued_date', sa.String(length=10), nullable=False),
+    sa.Column('type_and_subject', sa.String(length=620), nullable=False),
+    sa.Column('signer', sa.String(length=200), nullable=False),
+    sa.Column('recipients', sa.Text(), nullable=False),
+    sa.Column('file_keeper', sa.String(length=200), nullable=False),
+    sa.Column('copies', sa.Integer(), nullable=False),
+    sa.Column('transfer_date', sa.String(length=10), nullable=False),
+    sa.Column('acknowledgement', sa.String(length=200), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_outgoing_register_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_outgoing_register_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_register')),
+    sa.UniqueConstraint('document_id', name=op.f('uq_outgoing_register_document_id'))
+    )
+    with op.batch_alter_table('outgoing_register', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outgoing_register_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outgoing_register_year'), ['year'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('outgoing_register', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outgoing_register_year'))
+        batch_op.drop_index(batch_op.f('ix_outgoing_register_agency_id'))
+
+    op.drop_table('outgoing_register')
+    with op.batch_alter_table('document_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_events_document_id'))
+
+    op.drop_table('document_events')
+    with op.batch_alter_table('document_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_attachments_document_id'))
+
+    op.drop_table('document_attachments')
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_agency_id'))
+
+    op.drop_table('documents')
     op.drop_table('api_tokens')
     op.drop_table('users')
+    op.drop_table('number_counters')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_object_id'))
