@@ -423,7 +423,8 @@ class HubService:
     def history(self, doc_id: str) -> list[dict[str, Any]]:
         """Operator view: the state history of every delivery of one package."""
         with self.db.sessions() as s:
-            q = (select(HubDeliveryEvent, HubAgency.code).join(HubDelivery)
+            q = (select(HubDeliveryEvent, HubAgency.code)
+                 .join(HubDelivery, HubDelivery.id == HubDeliveryEvent.delivery_id)
                  .join(HubPackage, HubDelivery.package_id == HubPackage.id)
                  .join(HubAgency, HubAgency.id == HubDelivery.recipient_id)
                  .where(HubPackage.doc_id == doc_id).order_by(HubDeliveryEvent.id))
