@@ -31,8 +31,14 @@ T = TypeVar("T")
 class HubError(Exception):
     """A refused or failed hub call; ``problem`` is the RFC 9457 body when the hub sent one."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 problem: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -67,8 +73,14 @@ class IntegrityMismatch(HubError):
     """Downloaded bytes do not match contentSha256/contentLength; nothing was written."""
 
 
-_BY_STATUS: dict[int, type[HubError]] = {400: HubBadRequest, 413: HubBadRequest, 401: HubAuthError,
-                                         403: HubAuthError, 404: HubNotFound, 409: HubConflict}
+_BY_STATUS: dict[int, type[HubError]] = {
+    400: HubBadRequest,
+    413: HubBadRequest,
+    401: HubAuthError,
+    403: HubAuthError,
+    404: HubNotFound,
+    409: HubConflict,
+}
 
 
 @dataclass(frozen=True)
@@ -122,10 +134,13 @@ class _MultipartFile:
         self.boundary = "dxhub" + secrets.token_hex(16)
         pre = b""
         for name, value in (extra or {}).items():
-            pre += (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                    f"{value}\r\n").encode()
-        pre += (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-                f"filename=\"{path.name.replace(chr(34), '')}\"\r\nContent-Type: application/xml\r\n\r\n").encode()
+            pre += (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
+        pre += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{path.name.replace(chr(34), "")}"\r\nContent-Type: application/xml\r\n\r\n'
+        ).encode()
         self.pre = pre
         self.post = f"\r\n--{self.boundary}--\r\n".encode()
         self.path = path
@@ -175,9 +190,18 @@ class _MultipartFile:
 class HubClient:
     """Typed client for one agency system (``system_id`` + ``secret`` issued by the hub operator)."""
 
-    def __init__(self, base_url: str, system_id: str, secret: str, *, timeout: tuple[float, float] = (5, 300),
-                 retries: int = 4, backoff: float = 0.5, max_backoff: float = 8.0,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        system_id: str,
+        secret: str,
+        *,
+        timeout: tuple[float, float] = (5, 300),
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._prefix = urlsplit(self.base_url).path.rstrip("/")
         self.system_id = system_id
@@ -203,9 +227,10 @@ class HubClient:
                 if attempt >= self.retries:
                     if isinstance(exc, HubUnavailable):
                         raise
-                    raise HubUnavailable(f"hub unreachable at {self.base_url} after {attempt + 1} attempts: "
-                                         f"{exc}") from exc
-                time.sleep(min(self.max_backoff, self.backoff * 2 ** attempt))
+                    raise HubUnavailable(
+                        f"hub unreachable at {self.base_url} after {attempt + 1} attempts: {exc}"
+                    ) from exc
+                time.sleep(min(self.max_backoff, self.backoff * 2**attempt))
                 attempt += 1
 
     @staticmethod
@@ -242,11 +267,14 @@ class HubClient:
 
         def call() -> SendReceipt:
             body.rewind()
-            headers = self._headers("/sendEdoc", sha) | {"Content-Type": body.content_type,
-                                                         "Content-Length": str(len(body))}
+            headers = self._headers("/sendEdoc", sha) | {
+                "Content-Type": body.content_type,
+                "Content-Length": str(len(body)),
+            }
             try:
-                resp = self.session.post(self.base_url + "/sendEdoc", data=body, headers=headers,
-                                         timeout=self.timeout)
+                resp = self.session.post(
+                    self.base_url + "/sendEdoc", data=body, headers=headers, timeout=self.timeout
+                )
             finally:
                 body.close()
             self._raise_for(resp)
@@ -261,17 +289,45 @@ class HubClient:
             tmp.flush()
             return self.send_edoc(tmp.name, message_type)
 
-    def get_received_edoc_list(self, message_type: str = "edoc", from_date: datetime | None = None,
-                               to_date: datetime | None = None, limit: int | None = None) -> list[ReceivedItem]:
+    def get_received_edoc_list(
+        self,
+        message_type: str = "edoc",
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ReceivedItem]:
         """Unacknowledged packages in this agency's mailbox, oldest first."""
-        data = self._post_json("/getReceivedEdocList", {
-            "messagetype": message_type, "fromDate": from_date.isoformat() if from_date else None,
-            "toDate": to_date.isoformat() if to_date else None, "limit": limit})["data"]
-        return [ReceivedItem(d["docId"], d["messageType"], d["from"], d["to"], d["documentId"], d["status"],
-                             d["created_time"], d["contentSha256"], int(d["contentLength"])) for d in data]
+        data = self._post_json(
+            "/getReceivedEdocList",
+            {
+                "messagetype": message_type,
+                "fromDate": from_date.isoformat() if from_date else None,
+                "toDate": to_date.isoformat() if to_date else None,
+                "limit": limit,
+            },
+        )["data"]
+        return [
+            ReceivedItem(
+                d["docId"],
+                d["messageType"],
+                d["from"],
+                d["to"],
+                d["documentId"],
+                d["status"],
+                d["created_time"],
+                d["contentSha256"],
+                int(d["contentLength"]),
+            )
+            for d in data
+        ]
 
-    def get_edoc(self, doc_id: str, dest: str | os.PathLike[str], expected_sha256: str | None = None,
-                 expected_length: int | None = None) -> Path:
+    def get_edoc(
+        self,
+        doc_id: str,
+        dest: str | os.PathLike[str],
+        expected_sha256: str | None = None,
+        expected_length: int | None = None,
+    ) -> Path:
         """Stream a package to ``dest`` (temp file + rename); checks the hub's contentSha256/length and the
         expected values from the list, raising ``IntegrityMismatch`` (and writing nothing) on a mismatch."""
         dest = Path(dest)
@@ -280,8 +336,9 @@ class HubClient:
 
         def call() -> Path:
             headers = self._headers("/getEdoc", sha) | {"Content-Type": "application/json"}
-            with self.session.post(self.base_url + "/getEdoc", data=body, headers=headers,
-                                   timeout=self.timeout, stream=True) as resp:
+            with self.session.post(
+                self.base_url + "/getEdoc", data=body, headers=headers, timeout=self.timeout, stream=True
+            ) as resp:
                 self._raise_for(resp)
                 want_sha = expected_sha256 or resp.headers.get("X-Content-Sha256")
                 header_sha = resp.headers.get("X-Content-Sha256")
@@ -301,11 +358,16 @@ class HubClient:
                         out.flush()
                         os.fsync(out.fileno())
                     got = digest.hexdigest()
-                    if (want_sha and got != want_sha) or (header_sha and got != header_sha) or (
-                            want_len is not None and size != want_len):
+                    if (
+                        (want_sha and got != want_sha)
+                        or (header_sha and got != header_sha)
+                        or (want_len is not None and size != want_len)
+                    ):
                         raise IntegrityMismatch(
                             f"package {doc_id}: got sha256 {got} / {size} bytes, expected {want_sha} / "
-                            f"{want_len} bytes", code="integrity_mismatch")
+                            f"{want_len} bytes",
+                            code="integrity_mismatch",
+                        )
                     os.replace(tmp, dest)
                 except BaseException:
                     if os.path.exists(tmp):
@@ -319,15 +381,37 @@ class HubClient:
         """Acknowledge a received package: ``done`` (processed) or ``fail`` (could not parse/store)."""
         return str(self._post_json("/updateStatus", {"docid": doc_id, "status": status, "desc": desc})["ack"])
 
-    def get_sent_edoc_list(self, doc_id: str | None = None, from_date: datetime | None = None,
-                           to_date: datetime | None = None, limit: int | None = None) -> list[DeliveryReport]:
+    def get_sent_edoc_list(
+        self,
+        doc_id: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[DeliveryReport]:
         """Per-recipient delivery report of this agency's packages."""
-        data = self._post_json("/getSentEdocList", {
-            "docId": doc_id, "fromDate": from_date.isoformat() if from_date else None,
-            "toDate": to_date.isoformat() if to_date else None, "limit": limit})["data"]
-        return [DeliveryReport(d["senderDocId"], d["to"], d["documentId"], d["messageType"], d["sentTime"],
-                               d["receivedTime"], d["ackTime"], d["receiveStatus"], d["receiveStatusDesc"])
-                for d in data]
+        data = self._post_json(
+            "/getSentEdocList",
+            {
+                "docId": doc_id,
+                "fromDate": from_date.isoformat() if from_date else None,
+                "toDate": to_date.isoformat() if to_date else None,
+                "limit": limit,
+            },
+        )["data"]
+        return [
+            DeliveryReport(
+                d["senderDocId"],
+                d["to"],
+                d["documentId"],
+                d["messageType"],
+                d["sentTime"],
+                d["receivedTime"],
+                d["ackTime"],
+                d["receiveStatus"],
+                d["receiveStatusDesc"],
+            )
+            for d in data
+        ]
 
     def get_agencies_list(self, since: datetime | None = None) -> list[Agency]:
         """Active agencies; with ``since``, every agency changed after it (including deactivated ones)."""
@@ -340,9 +424,28 @@ class HubClient:
 
 
 def _agency(d: dict[str, Any]) -> Agency:
-    return Agency(d["code"], d["name"], d["codeFormat"], d.get("parentCode"), d.get("sealCertificatePem"),
-                  bool(d["active"]), d["updatedTime"])
+    return Agency(
+        d["code"],
+        d["name"],
+        d["codeFormat"],
+        d.get("parentCode"),
+        d.get("sealCertificatePem"),
+        bool(d["active"]),
+        d["updatedTime"],
+    )
 
 
-__all__ = ["Agency", "DeliveryReport", "HubAuthError", "HubBadRequest", "HubClient", "HubConflict", "HubError",
-           "HubNotFound", "HubUnavailable", "IntegrityMismatch", "ReceivedItem", "SendReceipt"]
+__all__ = [
+    "Agency",
+    "DeliveryReport",
+    "HubAuthError",
+    "HubBadRequest",
+    "HubClient",
+    "HubConflict",
+    "HubError",
+    "HubNotFound",
+    "HubUnavailable",
+    "IntegrityMismatch",
+    "ReceivedItem",
+    "SendReceipt",
+]

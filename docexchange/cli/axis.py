@@ -51,8 +51,12 @@ def axis() -> None:
 
 
 @axis.command("serve")
-@click.option("--host", default=None, help="Listen address (default: host of DOCEXCHANGE_HUB_URL, else 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: port of DOCEXCHANGE_HUB_URL, else 8090).")
+@click.option(
+    "--host", default=None, help="Listen address (default: host of DOCEXCHANGE_HUB_URL, else 127.0.0.1)."
+)
+@click.option(
+    "--port", type=int, default=None, help="Port (default: port of DOCEXCHANGE_HUB_URL, else 8090)."
+)
 @click.option("--threads", type=int, default=8, show_default=True)
 def serve_cmd(host: str | None, port: int | None, threads: int) -> None:
     """Run the axis hub alone (migrates its database first)."""
@@ -75,8 +79,12 @@ def migrate_cmd() -> None:
 @click.argument("code")
 @click.argument("name")
 @click.option("--parent", default=None, help="Parent agency code.")
-@click.option("--seal-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="PEM file of the agency's seal certificate.")
+@click.option(
+    "--seal-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM file of the agency's seal certificate.",
+)
 @_domain_errors
 def register_agency(code: str, name: str, parent: str | None, seal_cert: Path | None) -> None:
     """Register (or update) an agency in the hub directory."""

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
@@ -27,12 +28,19 @@ def next_code(level1: str = "H41") -> str:
 
 
 def _organ(tag: str, code: str) -> str:
-    return (f"<edXML:{tag}><edXML:OrganId>{escape(code)}</edXML:OrganId>"
-            f"<edXML:OrganName>Cơ quan {escape(code)}</edXML:OrganName></edXML:{tag}>")
+    return (
+        f"<edXML:{tag}><edXML:OrganId>{escape(code)}</edXML:OrganId>"
+        f"<edXML:OrganName>Cơ quan {escape(code)}</edXML:OrganName></edXML:{tag}>"
+    )
 
 
-def edoc(sender: str, recipients: list[str], document_id: str, payload: bytes = b"%PDF-1.7 test",
-         business_doc_type: int = 0) -> bytes:
+def edoc(
+    sender: str,
+    recipients: list[str],
+    document_id: str,
+    payload: bytes = b"%PDF-1.7 test",
+    business_doc_type: int = 0,
+) -> bytes:
     """A small but structurally real edXML document package."""
     head = _edoc_head(sender, recipients, document_id, business_doc_type)
     return head + base64.b64encode(payload) + _EDOC_TAIL
@@ -96,19 +104,25 @@ class HubProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ)
-        self.env.update({
-            "DOCEXCHANGE_INSTANCE_DIR": str(workdir),
-            "DOCEXCHANGE_HUB_DATABASE_URL": database_url or f"sqlite:///{workdir / 'hub.db'}",
-            "DOCEXCHANGE_HUB_BLOB_DIR": str(workdir / "blobs"),
-            "DOCEXCHANGE_HUB_ADMIN_TOKEN": ADMIN_TOKEN,
-        })
+        self.env.update(
+            {
+                "DOCEXCHANGE_INSTANCE_DIR": str(workdir),
+                "DOCEXCHANGE_HUB_DATABASE_URL": database_url or f"sqlite:///{workdir / 'hub.db'}",
+                "DOCEXCHANGE_HUB_BLOB_DIR": str(workdir / "blobs"),
+                "DOCEXCHANGE_HUB_ADMIN_TOKEN": ADMIN_TOKEN,
+            }
+        )
         self.env.update(env)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> HubProcess:
         log = open(self.workdir / "hub.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "docexchange.axis.hub", "--host", "127.0.0.1",
-                                      "--port", str(self.port)], env=self.env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "docexchange.axis.hub", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -142,15 +156,20 @@ class HubProcess:
         raise KeyError(field)
 
     # operator calls
-    def admin(self, method: str, path: str, **kw: object) -> dict:  # type: ignore[type-arg]
-        resp = requests.request(method, self.url + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                                timeout=30, **kw)  # type: ignore[arg-type]
+    def admin(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        resp = requests.request(
+            method, self.url + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30, **kw
+        )
         assert resp.status_code == 200, resp.text
-        return resp.json()  # type: ignore[no-any-return]
+        data: dict[str, Any] = resp.json()
+        return data
 
     def register(self, code: str, name: str | None = None, cert_pem: str | None = None) -> None:
-        self.admin("POST", "/registerAgency", json={"code": code, "name": name or f"Cơ quan {code}",
-                                                    "sealCertificatePem": cert_pem})
+        self.admin(
+            "POST",
+            "/registerAgency",
+            json={"code": code, "name": name or f"Cơ quan {code}", "sealCertificatePem": cert_pem},
+        )
 
     def credentials(self, code: str, expires_at: str | None = None) -> tuple[str, str]:
         data = self.admin("POST", "/admin/systems", json={"agencyCode": code, "expiresAt": expires_at})

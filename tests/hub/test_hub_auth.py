@@ -17,14 +17,25 @@ from docexchange.axis.client import HubAuthError, HubClient
 from docexchange.axis.hub import signing
 
 
-def _post(hub: HubProcess, system_id: str, secret: str, path: str, body: bytes, *, ts: int | None = None,
-          nonce: str | None = None, sign_body: bytes | None = None, sign_path: str | None = None
-          ) -> requests.Response:
+def _post(
+    hub: HubProcess,
+    system_id: str,
+    secret: str,
+    path: str,
+    body: bytes,
+    *,
+    ts: int | None = None,
+    nonce: str | None = None,
+    sign_body: bytes | None = None,
+    sign_path: str | None = None,
+) -> requests.Response:
     sha = hashlib.sha256(body if sign_body is None else sign_body).hexdigest()
-    headers = signing.signed_headers(secret, system_id, "POST", sign_path or path, sha, timestamp=ts,
-                                     nonce=nonce)
-    return requests.post(hub.url + path, data=body, headers=headers | {"Content-Type": "application/json"},
-                         timeout=10)
+    headers = signing.signed_headers(
+        secret, system_id, "POST", sign_path or path, sha, timestamp=ts, nonce=nonce
+    )
+    return requests.post(
+        hub.url + path, data=body, headers=headers | {"Content-Type": "application/json"}, timeout=10
+    )
 
 
 @pytest.fixture
@@ -58,20 +69,28 @@ def test_wrong_secret_and_forgeries(hub: HubProcess, creds: tuple[str, str]) -> 
     resp = _post(hub, system_id, secret, "/getSentEdocList", BODY, sign_path="/getReceivedEdocList")
     assert resp.status_code == 401 and _code(resp) == "bad_signature"
     # correctly signed headers, but the body was swapped in transit
-    resp = _post(hub, system_id, secret, "/getReceivedEdocList", json.dumps({"messagetype": "status"}).encode(),
-                 sign_body=BODY)
+    resp = _post(
+        hub,
+        system_id,
+        secret,
+        "/getReceivedEdocList",
+        json.dumps({"messagetype": "status"}).encode(),
+        sign_body=BODY,
+    )
     assert resp.status_code == 401 and _code(resp) == "body_hash_mismatch"
     # a tampered signature header
     sha = hashlib.sha256(BODY).hexdigest()
     headers = signing.signed_headers(secret, system_id, "POST", "/getReceivedEdocList", sha)
     headers[signing.H_SIGNATURE] = headers[signing.H_SIGNATURE][:-1] + (
-        "0" if headers[signing.H_SIGNATURE][-1] != "0" else "1")
+        "0" if headers[signing.H_SIGNATURE][-1] != "0" else "1"
+    )
     resp = requests.post(hub.url + "/getReceivedEdocList", data=BODY, headers=headers, timeout=10)
     assert resp.status_code == 401 and _code(resp) == "bad_signature"
 
 
-@pytest.mark.parametrize(("offset", "ok"), [(-290, True), (290, True), (-310, False), (310, False),
-                                            (-86400, False)])
+@pytest.mark.parametrize(
+    ("offset", "ok"), [(-290, True), (290, True), (-310, False), (310, False), (-86400, False)]
+)
 def test_clock_skew_window(hub: HubProcess, creds: tuple[str, str], offset: int, ok: bool) -> None:
     resp = _post(hub, *creds, "/getReceivedEdocList", BODY, ts=int(time.time()) + offset)
     if ok:
@@ -103,12 +122,18 @@ def test_expired_and_disabled_credentials(hub: HubProcess) -> None:
     sid2, secret2 = hub.credentials(code)
     client = HubClient(hub.url, sid2, secret2, retries=0)
     assert client.get_received_edoc_list() == []
-    done = subprocess.run([*CLI, "axis", "disable-credentials", sid2],
-                          env=hub.env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*CLI, "axis", "disable-credentials", sid2], env=hub.env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     with pytest.raises(HubAuthError) as exc:
         client.get_received_edoc_list()
     assert exc.value.code == "credentials_disabled"
-    unknown = subprocess.run([*CLI, "axis", "disable-credentials", "NOPE-1"],
-                             env=hub.env, capture_output=True, text=True, timeout=60)
+    unknown = subprocess.run(
+        [*CLI, "axis", "disable-credentials", "NOPE-1"],
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert unknown.returncode == 4 and "Không có systemId" in unknown.stderr

@@ -22,9 +22,16 @@ def _self_signed_pem(cn: str) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -136,8 +143,9 @@ def test_cross_agency_isolation(hub: HubProcess, make_agency, workdir: Path) -> 
     # the unknown id and the other agency's id give the same answer: nothing leaked
     with pytest.raises(HubNotFound) as unknown:
         c.get_edoc("00000000-0000-0000-0000-000000000000", workdir / "x")
-    assert unknown.value.problem["detail"].replace("00000000-0000-0000-0000-000000000000", "ID") == \
-        exc.value.problem["detail"].replace(sent.doc_id, "ID")
+    assert unknown.value.problem["detail"].replace(
+        "00000000-0000-0000-0000-000000000000", "ID"
+    ) == exc.value.problem["detail"].replace(sent.doc_id, "ID")
     assert [i.status for i in b.get_received_edoc_list()] == ["pending"]  # c's attempts changed nothing
 
 
@@ -152,7 +160,9 @@ def test_status_package_routed_back_to_sender(hub: HubProcess, make_agency) -> N
     r3 = b.send_edoc_bytes(status(b_code, a_code, doc, "03", "2026/11/22 10:00:05"))
     items = a.get_received_edoc_list("status")
     assert [(i.doc_id, i.from_code, i.message_type) for i in items] == [
-        (r1.doc_id, b_code, "status"), (r3.doc_id, b_code, "status")]
+        (r1.doc_id, b_code, "status"),
+        (r3.doc_id, b_code, "status"),
+    ]
     assert a.get_received_edoc_list("edoc") == []
     with pytest.raises(HubBadRequest) as exc:
         b.send_edoc_bytes(status(b_code, a_code, doc, "05", "2026/11/22 10:01:00"), message_type="edoc")
@@ -165,8 +175,10 @@ def test_malformed_and_hostile_packages(hub: HubProcess, make_agency, shared_dir
     with pytest.raises(HubBadRequest) as exc:
         a.send_edoc_bytes(legacy)
     assert exc.value.code == "bad_package" and "mismatched tag" in str(exc.value)
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-            b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&b;</edXML>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&b;</edXML>'
+    )
     with pytest.raises(HubBadRequest) as exc:
         a.send_edoc_bytes(bomb)
     assert exc.value.code == "bad_package"
@@ -200,11 +212,18 @@ def test_directory_register_list_sync(hub: HubProcess, make_agency) -> None:
     with pytest.raises(HubBadRequest) as exc:
         a.send_edoc_bytes(edoc(a_code, [b_code], f"{a_code},2026/11/22,8/X"))
     assert exc.value.code == "unknown_recipient"
-    bad = requests.post(hub.url + "/registerAgency", json={"code": "28.22.H17", "name": "x"},
-                        headers={"Authorization": "Bearer test-operator-token"}, timeout=10)
+    bad = requests.post(
+        hub.url + "/registerAgency",
+        json={"code": "28.22.H17", "name": "x"},
+        headers={"Authorization": "Bearer test-operator-token"},
+        timeout=10,
+    )
     assert bad.status_code == 400 and bad.json()["code"] == "bad_agency_code"
-    bad = requests.post(hub.url + "/registerAgency", json={"code": "000.00.01.H41", "name": "x",
-                                                           "sealCertificatePem": "not a cert"},
-                        headers={"Authorization": "Bearer test-operator-token"}, timeout=10)
+    bad = requests.post(
+        hub.url + "/registerAgency",
+        json={"code": "000.00.01.H41", "name": "x", "sealCertificatePem": "not a cert"},
+        headers={"Authorization": "Bearer test-operator-token"},
+        timeout=10,
+    )
     assert bad.status_code == 400 and bad.json()["code"] == "bad_certificate"
     assert json.loads(bad.text)["detail_vi"]

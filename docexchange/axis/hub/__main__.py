@@ -1,4 +1,4 @@
-"""``python -m docexchange.axis.hub [--host H] [--port P]``: the hub alone (same as ``docexchange axis serve``)."""
+"""``python -m docexchange.axis.hub [--host H] [--port P]``: the hub alone (= ``docexchange axis serve``)."""
 
 from __future__ import annotations
 

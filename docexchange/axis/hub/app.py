@@ -94,12 +94,17 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         code = exc.code or 500
-        err = DomainError(exc.description or exc.name, exc.name, code=exc.name.lower().replace(" ", "_"),
-                          status=code)
+        err = DomainError(
+            exc.description or exc.name, exc.name, code=exc.name.lower().replace(" ", "_"), status=code
+        )
         err.title = exc.name
         if code == 413:
-            err = DomainError(f"Request larger than {hs.max_package_bytes} bytes",
-                              f"Yêu cầu lớn hơn {hs.max_package_bytes} byte", code="too_large", status=413)
+            err = DomainError(
+                f"Request larger than {hs.max_package_bytes} bytes",
+                f"Yêu cầu lớn hơn {hs.max_package_bytes} byte",
+                code="too_large",
+                status=413,
+            )
         return _problem(err)
 
     @app.errorhandler(Exception)
@@ -114,22 +119,34 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
         if request.path.startswith("/admin/") or request.path in ("/registerAgency", "/deleteAgency"):
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             if not hs.admin_token or not hmac.compare_digest(token.encode(), hs.admin_token.encode()):
-                raise Forbidden("Operator token required", "Cần mã xác thực của người vận hành trục",
-                                code="operator_only")
+                raise Forbidden(
+                    "Operator token required", "Cần mã xác thực của người vận hành trục", code="operator_only"
+                )
             return
         headers = {k.lower(): v for k, v in request.headers.items()}
         g.caller = service.authenticate(
-            method=request.method, path=request.path, query=request.query_string.decode("latin-1"),
-            headers={name: headers.get(name.lower(), "") for name in (
-                signing.H_SYSTEM, signing.H_TIMESTAMP, signing.H_NONCE, signing.H_CONTENT_SHA256,
-                signing.H_SIGNATURE)})
+            method=request.method,
+            path=request.path,
+            query=request.query_string.decode("latin-1"),
+            headers={
+                name: headers.get(name.lower(), "")
+                for name in (
+                    signing.H_SYSTEM,
+                    signing.H_TIMESTAMP,
+                    signing.H_NONCE,
+                    signing.H_CONTENT_SHA256,
+                    signing.H_SIGNATURE,
+                )
+            },
+        )
 
     def _check_body_hash() -> None:
         while request.stream.read(1024 * 1024):  # drain anything the parser left (epilogue)
             pass
         actual = request.environ["docexchange.hub.body"].digest.hexdigest()
-        service.check_body({signing.H_CONTENT_SHA256: request.headers.get(signing.H_CONTENT_SHA256, "")},
-                           actual)
+        service.check_body(
+            {signing.H_CONTENT_SHA256: request.headers.get(signing.H_CONTENT_SHA256, "")}, actual
+        )
 
     def _json_body() -> dict[str, Any]:
         data = request.get_data(cache=True)
@@ -166,20 +183,29 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
         upload = request.files.get("file_doc")
         _check_body_hash()
         if upload is None:
-            raise BadInput("Multipart part file_doc is missing", "Thiếu phần file_doc trong yêu cầu",
-                           code="no_file_doc")
+            raise BadInput(
+                "Multipart part file_doc is missing", "Thiếu phần file_doc trong yêu cầu", code="no_file_doc"
+            )
         declared = request.form.get("messagetype") or request.headers.get("messagetype") or None
-        result = service.send(caller(), upload.stream, declared)
-        return jsonify(status="OK", ErrorDesc="", DocId=result.doc_id, duplicate=result.duplicate,
-                       recipients=result.recipients)
+        result = service.send(caller(), upload.stream, declared)  # type: ignore[arg-type]
+        return jsonify(
+            status="OK",
+            ErrorDesc="",
+            DocId=result.doc_id,
+            duplicate=result.duplicate,
+            recipients=result.recipients,
+        )
 
     @app.post("/getReceivedEdocList")
     def received_list() -> Response:
         body = _json_body()
-        data = service.received_list(caller(), str(_param(body, "messagetype", "messageType") or "edoc"),
-                                     parse_time(_param(body, "fromDate"), "fromDate"),
-                                     parse_time(_param(body, "toDate"), "toDate"),
-                                     _int(_param(body, "limit")))
+        data = service.received_list(
+            caller(),
+            str(_param(body, "messagetype", "messageType") or "edoc"),
+            parse_time(_param(body, "fromDate"), "fromDate"),
+            parse_time(_param(body, "toDate"), "toDate"),
+            _int(_param(body, "limit")),
+        )
         return jsonify(status="OK", ErrorDesc="", data=data)
 
     @app.post("/getEdoc")
@@ -189,8 +215,14 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
         if not doc_id:
             raise BadInput("docId is required", "Thiếu docId", code="no_doc_id")
         f = service.open_edoc(caller(), str(doc_id))
-        resp = send_file(f.path, mimetype="application/xml", conditional=False, etag=False, max_age=0,
-                         download_name=f"{f.doc_id}.edxml")
+        resp = send_file(
+            f.path,
+            mimetype="application/xml",
+            conditional=False,
+            etag=False,
+            max_age=0,
+            download_name=f"{f.doc_id}.edxml",
+        )
         resp.headers["X-Content-Sha256"] = f.sha256
         resp.headers["X-Doc-Id"] = f.doc_id
         return resp
@@ -201,23 +233,29 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
         doc_id = _param(body, "docid", "docId")
         if not doc_id:
             raise BadInput("docid is required", "Thiếu docid", code="no_doc_id")
-        status = service.update_status(caller(), str(doc_id), str(_param(body, "status") or ""),
-                                       _param(body, "desc", "statusDesc"))
+        status = service.update_status(
+            caller(), str(doc_id), str(_param(body, "status") or ""), _param(body, "desc", "statusDesc")
+        )
         return jsonify(status="OK", ErrorDesc="", docId=doc_id, ack=status)
 
     @app.post("/getSentEdocList")
     def sent_list() -> Response:
         body = _json_body()
-        data = service.sent_list(caller(), _param(body, "docId", "docid"),
-                                 parse_time(_param(body, "fromDate"), "fromDate"),
-                                 parse_time(_param(body, "toDate"), "toDate"), _int(_param(body, "limit")))
+        data = service.sent_list(
+            caller(),
+            _param(body, "docId", "docid"),
+            parse_time(_param(body, "fromDate"), "fromDate"),
+            parse_time(_param(body, "toDate"), "toDate"),
+            _int(_param(body, "limit")),
+        )
         return jsonify(status="OK", ErrorDesc="", data=data)
 
     @app.post("/getAgenciesList")
     def agencies() -> Response:
         body = _json_body()
-        return jsonify(status="OK", ErrorDesc="",
-                       data=service.list_agencies(parse_time(_param(body, "since"), "since")))
+        return jsonify(
+            status="OK", ErrorDesc="", data=service.list_agencies(parse_time(_param(body, "since"), "since"))
+        )
 
     @app.post("/getSynchronizeUnit")
     def sync_units() -> Response:
@@ -229,8 +267,12 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     @app.post("/registerAgency")
     def register_agency() -> Response:
         body = request.get_json(silent=True) or {}
-        agency = service.register_agency(str(body.get("code", "")), str(body.get("name", "")),
-                                         body.get("parentCode"), body.get("sealCertificatePem"))
+        agency = service.register_agency(
+            str(body.get("code", "")),
+            str(body.get("name", "")),
+            body.get("parentCode"),
+            body.get("sealCertificatePem"),
+        )
         return jsonify(status="OK", ErrorDesc="", agency=agency)
 
     @app.post("/deleteAgency")
@@ -243,8 +285,10 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     def issue_system() -> Response:
         body = request.get_json(silent=True) or {}
         system_id, secret = service.issue_credentials(
-            str(body.get("agencyCode", "")), body.get("systemId"),
-            parse_time(body.get("expiresAt"), "expiresAt"))
+            str(body.get("agencyCode", "")),
+            body.get("systemId"),
+            parse_time(body.get("expiresAt"), "expiresAt"),
+        )
         return jsonify(status="OK", systemId=system_id, secret=secret)
 
     @app.get("/admin/alerts")
@@ -273,4 +317,3 @@ def _int(value: object) -> int | None:
         return int(str(value))
     except ValueError as exc:
         raise BadInput("Expected an integer", "Cần một số nguyên", code="bad_integer") from exc
-

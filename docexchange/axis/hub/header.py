@@ -116,12 +116,22 @@ def read_header(stream: BinaryIO) -> PackageHeader:
     if status_code is not None:
         to = to_organs or ([rf_organ] if rf_organ else [])
         if not to:
-            raise _bad("status package without ResponseFor/OrganId", "gói trạng thái thiếu ResponseFor/OrganId")
+            raise _bad(
+                "status package without ResponseFor/OrganId", "gói trạng thái thiếu ResponseFor/OrganId"
+            )
         if not rf_document_id:
-            raise _bad("status package without ResponseFor/DocumentId",
-                       "gói trạng thái thiếu ResponseFor/DocumentId")
-        return PackageHeader(from_organ, to, rf_document_id, True, status_code=status_code,
-                             status_timestamp=timestamp, response_for_organ=rf_organ)
+            raise _bad(
+                "status package without ResponseFor/DocumentId", "gói trạng thái thiếu ResponseFor/DocumentId"
+            )
+        return PackageHeader(
+            from_organ,
+            to,
+            rf_document_id,
+            True,
+            status_code=status_code,
+            status_timestamp=timestamp,
+            response_for_organ=rf_organ,
+        )
     if not to_organs:
         raise _bad("no To/OrganId", "thiếu To/OrganId")
     if not document_id:

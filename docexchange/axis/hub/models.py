@@ -20,10 +20,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from docexchange.db import NAMING, UTCDateTime, utcnow
 
 # delivery states (one row per package and recipient)
-PENDING = "pending"        # stored at the hub, not yet downloaded by the recipient
+PENDING = "pending"  # stored at the hub, not yet downloaded by the recipient
 DOWNLOADED = "downloaded"  # fetched at least once, not yet acknowledged
-DONE = "done"              # recipient acknowledged: processed
-FAIL = "fail"              # recipient acknowledged: could not parse/store
+DONE = "done"  # recipient acknowledged: processed
+FAIL = "fail"  # recipient acknowledged: could not parse/store
 ACKED = (DONE, FAIL)
 
 

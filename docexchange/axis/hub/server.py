@@ -14,5 +14,11 @@ def serve(settings: HubSettings, host: str = "127.0.0.1", port: int = 8090, thre
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_hub_app(settings)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="docexchange-hub",
-                   max_request_body_size=settings.max_package_bytes + FORM_OVERHEAD)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="docexchange-hub",
+        max_request_body_size=settings.max_package_bytes + FORM_OVERHEAD,
+    )

@@ -32,19 +32,36 @@ NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-def canonical_string(method: str, path: str, query: str, system_id: str, timestamp: int, nonce: str,
-                     body_sha256: str) -> str:
+def canonical_string(
+    method: str, path: str, query: str, system_id: str, timestamp: int, nonce: str, body_sha256: str
+) -> str:
     return "\n".join([SCHEME, method.upper(), path, query, system_id, str(timestamp), nonce, body_sha256])
 
 
-def sign(secret: str, method: str, path: str, query: str, system_id: str, timestamp: int, nonce: str,
-         body_sha256: str) -> str:
+def sign(
+    secret: str,
+    method: str,
+    path: str,
+    query: str,
+    system_id: str,
+    timestamp: int,
+    nonce: str,
+    body_sha256: str,
+) -> str:
     msg = canonical_string(method, path, query, system_id, timestamp, nonce, body_sha256)
     return hmac.new(secret.encode(), msg.encode(), hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: str, system_id: str, method: str, path: str, body_sha256: str, query: str = "",
-                   timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+def signed_headers(
+    secret: str,
+    system_id: str,
+    method: str,
+    path: str,
+    body_sha256: str,
+    query: str = "",
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """The five headers a client adds to one request (fresh nonce and current time unless given)."""
     ts = int(time.time()) if timestamp is None else timestamp
     nonce = nonce or secrets.token_urlsafe(18)
@@ -57,7 +74,16 @@ def signed_headers(secret: str, system_id: str, method: str, path: str, body_sha
     }
 
 
-def verify(secret: str, signature: str, method: str, path: str, query: str, system_id: str, timestamp: int,
-           nonce: str, body_sha256: str) -> bool:
+def verify(
+    secret: str,
+    signature: str,
+    method: str,
+    path: str,
+    query: str,
+    system_id: str,
+    timestamp: int,
+    nonce: str,
+    body_sha256: str,
+) -> bool:
     expected = sign(secret, method, path, query, system_id, timestamp, nonce, body_sha256)
     return hmac.compare_digest(expected, signature.lower())
