@@ -243,6 +243,8 @@ class HubClient:
         except ValueError:
             pass
         message = f"hub {resp.status_code}: {problem.get('detail') or resp.reason}"
+        if resp.status_code == 413 and not problem.get("code"):  # refused by the HTTP server itself
+            problem = {"code": "too_large", "detail": "request too large"}
         cls = _BY_STATUS.get(resp.status_code, HubUnavailable if resp.status_code >= 500 else HubError)
         raise cls(message, status=resp.status_code, code=problem.get("code"), problem=problem)
 

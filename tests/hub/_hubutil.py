@@ -73,8 +73,9 @@ def write_big_edoc(path: Path, sender: str, recipient: str, document_id: str, si
         out.write(_edoc_head(sender, [recipient], document_id))
         written = 0
         while written < size:
-            out.write(block)
-            written += len(block)
+            part = block[: size - written]
+            out.write(part)
+            written += len(part)
         out.write(_EDOC_TAIL)
 
 
@@ -99,8 +100,11 @@ def free_port() -> int:
 class HubProcess:
     """``python -m docexchange.axis.hub`` on a loopback port with its own DB and blob dir."""
 
-    def __init__(self, workdir: Path, database_url: str | None = None, **env: str) -> None:
+    def __init__(
+        self, workdir: Path, database_url: str | None = None, *, cli: bool = False, **env: str
+    ) -> None:
         self.workdir = workdir
+        self.cli = cli
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ)
@@ -117,12 +121,12 @@ class HubProcess:
 
     def start(self, timeout: float = 30) -> HubProcess:
         log = open(self.workdir / "hub.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "docexchange.axis.hub", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
+        if self.cli:  # the documented command: docexchange axis serve --host --port
+            argv = [sys.executable, "-c", "from docexchange.cli import main; main()", "axis", "serve"]
+        else:
+            argv = [sys.executable, "-m", "docexchange.axis.hub"]
+        argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

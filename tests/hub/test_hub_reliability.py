@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _hubutil import HubProcess, edoc, next_code, write_big_edoc
 
-from docexchange.axis.client import HubClient, SendReceipt
+from docexchange.axis.client import HubBadRequest, HubClient, SendReceipt
 
 
 def _agency(hub: HubProcess, **client_kw: float) -> tuple[str, HubClient]:
@@ -51,7 +51,7 @@ def test_500_recipients_on_one_package(hub: HubProcess, workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_200mb_package_streamed_with_bounded_hub_memory(tmp_path: Path) -> None:
-    hub = HubProcess(tmp_path).start()
+    hub = HubProcess(tmp_path, cli=True).start()
     try:
         a_code, a = _agency(hub)
         b_code, b = _agency(hub)
@@ -149,5 +149,25 @@ def test_hub_sigkilled_mid_batch_loses_nothing_and_delivers_once(
             assert got.read_bytes() == p
             b.update_status(item.doc_id, "done")
         assert b.get_received_edoc_list() == []
+    finally:
+        hub.stop()
+
+
+def test_size_limit_refuses_and_stores_nothing(tmp_path: Path) -> None:
+    hub = HubProcess(tmp_path, DOCEXCHANGE_HUB_MAX_PACKAGE_BYTES=str(1024 * 1024)).start()
+    try:
+        a_code, a = _agency(hub)
+        b_code, b = _agency(hub)
+        for size in (1536 * 1024, 2560 * 1024):  # caught by the blob store / by the request limit
+            big = tmp_path / f"big{size}.edxml"
+            write_big_edoc(big, a_code, b_code, f"{a_code},2026/11/22,{size}/BIG", size)
+            with pytest.raises(HubBadRequest) as exc:
+                a.send_edoc(big)
+            assert exc.value.status == 413 and exc.value.code == "too_large", exc.value.problem
+            assert exc.value.detail_vi
+        assert a.get_sent_edoc_list() == [] and b.get_received_edoc_list() == []
+        assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+        ok = a.send_edoc_bytes(edoc(a_code, [b_code], f"{a_code},2026/11/22,1/SMALL"))
+        assert [i.doc_id for i in b.get_received_edoc_list()] == [ok.doc_id]
     finally:
         hub.stop()
