@@ -205,3 +205,30 @@ def test_tampered_blob_detected_by_recipient(hub: HubProcess, make_agency, workd
         b.get_edoc(item.doc_id, workdir / "in.edxml", item.content_sha256, item.content_length)
     assert exc.value.code == "integrity_mismatch"
     assert not (workdir / "in.edxml").exists() and not list(workdir.glob(".part-*"))
+
+
+fields = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["POST", "GET"]),
+        "path": st.sampled_from(["/sendEdoc", "/getEdoc", "/updateStatus", "/getReceivedEdocList"]),
+        "query": st.sampled_from(["", "a=1", "a=2"]),
+        "system_id": st.from_regex(r"\A[A-Z0-9.]{3,12}\Z"),
+        "timestamp": st.integers(0, 2**33),
+        "nonce": st.from_regex(r"\A[A-Za-z0-9_-]{16,24}\Z"),
+        "body_sha256": st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest()),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=fields, b=fields, secret=st.text(min_size=1, max_size=20))
+def test_hmac_signature_binds_every_field(a: dict, b: dict, secret: str) -> None:  # type: ignore[type-arg]
+    from docexchange.axis.hub import signing
+
+    sig = signing.sign(secret, **a)
+    assert signing.verify(secret, sig, **a)
+    assert signing.verify(secret, sig.upper(), **a)
+    for key in a:
+        changed = dict(a, **{key: b[key]})
+        assert signing.verify(secret, sig, **changed) == (changed == a)
+    assert not signing.verify(secret + "x", sig, **a)
