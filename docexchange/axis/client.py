@@ -1,0 +1,453 @@
+"""HTTP client for the axis hub, used by the agency nodes (outbox/inbox workers) and the tests.
+
+Every request is HMAC-signed (``docexchange.axis.hub.signing``) with a fresh nonce, so retries are re-signed.
+All hub operations are idempotent (sends are deduplicated by the hub, acknowledgements repeat as no-ops), so
+every call retries connection errors and 502/503/504 with bounded exponential back-off."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+from docexchange.axis.hub import signing
+
+CHUNK = 1024 * 1024
+RETRY_STATUS = {502, 503, 504}
+T = TypeVar("T")
+
+
+class HubError(Exception):
+    """A refused or failed hub call; ``problem`` is the RFC 9457 body when the hub sent one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.problem = problem or {}
+
+    @property
+    def detail_vi(self) -> str | None:
+        return self.problem.get("detail_vi")
+
+
+class HubBadRequest(HubError):
+    """400/413: the request or package was refused (e.g. ``unknown_recipient``, ``bad_package``)."""
+
+
+class HubAuthError(HubError):
+    """401/403: signature, clock, nonce, credentials, or not allowed (e.g. ``sender_mismatch``)."""
+
+
+class HubNotFound(HubError):
+    """404: no such package in this agency's mailbox (or purged)."""
+
+
+class HubConflict(HubError):
+    """409: ``document_id_conflict`` (same DocumentId, other content) or ``already_acked``."""
+
+
+class HubUnavailable(HubError):
+    """The hub could not be reached (after retries) or failed with a 5xx."""
+
+
+class IntegrityMismatch(HubError):
+    """Downloaded bytes do not match contentSha256/contentLength; nothing was written."""
+
+
+_BY_STATUS: dict[int, type[HubError]] = {
+    400: HubBadRequest,
+    413: HubBadRequest,
+    401: HubAuthError,
+    403: HubAuthError,
+    404: HubNotFound,
+    409: HubConflict,
+}
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    doc_id: str
+    duplicate: bool
+    recipients: int
+
+
+@dataclass(frozen=True)
+class ReceivedItem:
+    doc_id: str
+    message_type: str
+    from_code: str
+    to_code: str
+    document_id: str
+    status: str
+    created_time: str
+    content_sha256: str
+    content_length: int
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    doc_id: str
+    to: str
+    document_id: str
+    message_type: str
+    sent_time: str
+    received_time: str | None
+    ack_time: str | None
+    receive_status: str
+    receive_status_desc: str | None
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    code_format: str
+    parent_code: str | None
+    seal_certificate_pem: str | None
+    active: bool
+    updated_time: str
+
+
+class _MultipartFile:
+    """A ``multipart/form-data`` body with one file part, read lazily from disk (never held in memory)."""
+
+    def __init__(self, path: Path, field: str = "file_doc", extra: dict[str, str] | None = None) -> None:
+        self.boundary = "dxhub" + secrets.token_hex(16)
+        pre = b""
+        for name, value in (extra or {}).items():
+            pre += (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
+        pre += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{path.name.replace(chr(34), "")}"\r\nContent-Type: application/xml\r\n\r\n'
+        ).encode()
+        self.pre = pre
+        self.post = f"\r\n--{self.boundary}--\r\n".encode()
+        self.path = path
+        self.size = path.stat().st_size
+        self._fh: Any = None
+        self._stage = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256(self.pre)
+        with open(self.path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        digest.update(self.post)
+        return digest.hexdigest()
+
+    def __len__(self) -> int:
+        return len(self.pre) + self.size + len(self.post)
+
+    def rewind(self) -> None:
+        self.close()
+        self._stage = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._stage == 0:
+            self._stage = 1
+            self._fh = open(self.path, "rb")  # noqa: SIM115 - closed at stage 2 or by close()
+            return self.pre
+        if self._stage == 1:
+            chunk: bytes = self._fh.read(size if size and size > 0 else CHUNK)
+            if chunk:
+                return chunk
+            self.close()
+            self._stage = 2
+            return self.post
+        return b""
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class HubClient:
+    """Typed client for one agency system (``system_id`` + ``secret`` issued by the hub operator)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        system_id: str,
+        secret: str,
+        *,
+        timeout: tuple[float, float] = (5, 300),
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._prefix = urlsplit(self.base_url).path.rstrip("/")
+        self.system_id = system_id
+        self.secret = secret
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.session = session or requests.Session()
+
+    # ------------------------------------------------------------------ plumbing
+    def _headers(self, path: str, body_sha256: str) -> dict[str, str]:
+        return signing.signed_headers(self.secret, self.system_id, "POST", self._prefix + path, body_sha256)
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except (requests.ConnectionError, requests.Timeout, HubUnavailable) as exc:
+                if isinstance(exc, HubUnavailable) and exc.status not in RETRY_STATUS:
+                    raise
+                if attempt >= self.retries:
+                    if isinstance(exc, HubUnavailable):
+                        raise
+                    raise HubUnavailable(
+                        f"hub unreachable at {self.base_url} after {attempt + 1} attempts: {exc}"
+                    ) from exc
+                time.sleep(min(self.max_backoff, self.backoff * 2**attempt))
+                attempt += 1
+
+    @staticmethod
+    def _raise_for(resp: requests.Response) -> None:
+        if resp.status_code < 400:
+            return
+        problem: dict[str, Any] = {}
+        try:
+            problem = resp.json()
+        except ValueError:
+            pass
+        message = f"hub {resp.status_code}: {problem.get('detail') or resp.reason}"
+        if resp.status_code == 413 and not problem.get("code"):  # refused by the HTTP server itself
+            problem = {"code": "too_large", "detail": "request too large"}
+        cls = _BY_STATUS.get(resp.status_code, HubUnavailable if resp.status_code >= 500 else HubError)
+        raise cls(message, status=resp.status_code, code=problem.get("code"), problem=problem)
+
+    def _post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps({k: v for k, v in payload.items() if v is not None}).encode()
+        sha = hashlib.sha256(body).hexdigest()
+
+        def call() -> dict[str, Any]:
+            headers = self._headers(path, sha) | {"Content-Type": "application/json"}
+            resp = self.session.post(self.base_url + path, data=body, headers=headers, timeout=self.timeout)
+            self._raise_for(resp)
+            result: dict[str, Any] = resp.json()
+            return result
+
+        return self._retrying(call)
+
+    # ------------------------------------------------------------------ operations
+    def send_edoc(self, path: str | os.PathLike[str], message_type: str | None = None) -> SendReceipt:
+        """Upload one .edxml (streamed from disk). Re-sending the same file returns the same DocId."""
+        body = _MultipartFile(Path(path), extra={"messagetype": message_type} if message_type else None)
+        sha = body.sha256()
+
+        def call() -> SendReceipt:
+            body.rewind()
+            headers = self._headers("/sendEdoc", sha) | {
+                "Content-Type": body.content_type,
+                "Content-Length": str(len(body)),
+            }
+            try:
+                resp = self.session.post(
+                    self.base_url + "/sendEdoc", data=body, headers=headers, timeout=self.timeout
+                )
+            finally:
+                body.close()
+            self._raise_for(resp)
+            data = resp.json()
+            return SendReceipt(data["DocId"], bool(data.get("duplicate")), int(data.get("recipients", 0)))
+
+        return self._retrying(call)
+
+    def send_edoc_bytes(self, data: bytes, message_type: str | None = None) -> SendReceipt:
+        with tempfile.NamedTemporaryFile(suffix=".edxml") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            return self.send_edoc(tmp.name, message_type)
+
+    def get_received_edoc_list(
+        self,
+        message_type: str = "edoc",
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ReceivedItem]:
+        """Unacknowledged packages in this agency's mailbox, oldest first."""
+        data = self._post_json(
+            "/getReceivedEdocList",
+            {
+                "messagetype": message_type,
+                "fromDate": from_date.isoformat() if from_date else None,
+                "toDate": to_date.isoformat() if to_date else None,
+                "limit": limit,
+            },
+        )["data"]
+        return [
+            ReceivedItem(
+                d["docId"],
+                d["messageType"],
+                d["from"],
+                d["to"],
+                d["documentId"],
+                d["status"],
+                d["created_time"],
+                d["contentSha256"],
+                int(d["contentLength"]),
+            )
+            for d in data
+        ]
+
+    def get_edoc(
+        self,
+        doc_id: str,
+        dest: str | os.PathLike[str],
+        expected_sha256: str | None = None,
+        expected_length: int | None = None,
+    ) -> Path:
+        """Stream a package to ``dest`` (temp file + rename); checks the hub's contentSha256/length and the
+        expected values from the list, raising ``IntegrityMismatch`` (and writing nothing) on a mismatch."""
+        dest = Path(dest)
+        body = json.dumps({"docId": doc_id}).encode()
+        sha = hashlib.sha256(body).hexdigest()
+
+        def call() -> Path:
+            headers = self._headers("/getEdoc", sha) | {"Content-Type": "application/json"}
+            with self.session.post(
+                self.base_url + "/getEdoc", data=body, headers=headers, timeout=self.timeout, stream=True
+            ) as resp:
+                self._raise_for(resp)
+                want_sha = expected_sha256 or resp.headers.get("X-Content-Sha256")
+                header_sha = resp.headers.get("X-Content-Sha256")
+                want_len = expected_length
+                if want_len is None and resp.headers.get("Content-Length"):
+                    want_len = int(resp.headers["Content-Length"])
+                digest = hashlib.sha256()
+                size = 0
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        for chunk in resp.iter_content(CHUNK):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            out.write(chunk)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    got = digest.hexdigest()
+                    if (
+                        (want_sha and got != want_sha)
+                        or (header_sha and got != header_sha)
+                        or (want_len is not None and size != want_len)
+                    ):
+                        raise IntegrityMismatch(
+                            f"package {doc_id}: got sha256 {got} / {size} bytes, expected {want_sha} / "
+                            f"{want_len} bytes",
+                            code="integrity_mismatch",
+                        )
+                    os.replace(tmp, dest)
+                except BaseException:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                    raise
+            return dest
+
+        return self._retrying(call)
+
+    def update_status(self, doc_id: str, status: str, desc: str | None = None) -> str:
+        """Acknowledge a received package: ``done`` (processed) or ``fail`` (could not parse/store)."""
+        return str(self._post_json("/updateStatus", {"docid": doc_id, "status": status, "desc": desc})["ack"])
+
+    def get_sent_edoc_list(
+        self,
+        doc_id: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[DeliveryReport]:
+        """Per-recipient delivery report of this agency's packages."""
+        data = self._post_json(
+            "/getSentEdocList",
+            {
+                "docId": doc_id,
+                "fromDate": from_date.isoformat() if from_date else None,
+                "toDate": to_date.isoformat() if to_date else None,
+                "limit": limit,
+            },
+        )["data"]
+        return [
+            DeliveryReport(
+                d["senderDocId"],
+                d["to"],
+                d["documentId"],
+                d["messageType"],
+                d["sentTime"],
+                d["receivedTime"],
+                d["ackTime"],
+                d["receiveStatus"],
+                d["receiveStatusDesc"],
+            )
+            for d in data
+        ]
+
+    def get_agencies_list(self, since: datetime | None = None) -> list[Agency]:
+        """Active agencies; with ``since``, every agency changed after it (including deactivated ones)."""
+        data = self._post_json("/getAgenciesList", {"since": since.isoformat() if since else None})["data"]
+        return [_agency(d) for d in data]
+
+    def synchronize_units(self, since: datetime | None = None) -> list[Agency]:
+        data = self._post_json("/getSynchronizeUnit", {"since": since.isoformat() if since else None})["data"]
+        return [_agency(d) for d in data]
+
+
+def _agency(d: dict[str, Any]) -> Agency:
+    return Agency(
+        d["code"],
+        d["name"],
+        d["codeFormat"],
+        d.get("parentCode"),
+        d.get("sealCertificatePem"),
+        bool(d["active"]),
+        d["updatedTime"],
+    )
+
+
+__all__ = [
+    "Agency",
+    "DeliveryReport",
+    "HubAuthError",
+    "HubBadRequest",
+    "HubClient",
+    "HubConflict",
+    "HubError",
+    "HubNotFound",
+    "HubUnavailable",
+    "IntegrityMismatch",
+    "ReceivedItem",
+    "SendReceipt",
+]

@@ -1,0 +1,29 @@
+"""The hub's own database: engine, sessions and Alembic migration to head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from docexchange.db import Database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(db: Database) -> None:
+    """Bring the hub schema to head (idempotent). Version table: ``hub_alembic_version``."""
+    if db.url.startswith("sqlite:///"):
+        Path(db.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
