@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _hubutil import HubProcess, next_code
+from tests.hub._hubutil import HubProcess, next_code
 
 from docexchange.axis.client import HubClient
 

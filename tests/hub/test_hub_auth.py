@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from _hubutil import HubProcess, next_code
+from tests.hub._hubutil import HubProcess, next_code
 
 from docexchange.axis.client import HubAuthError, HubClient
 from docexchange.axis.hub import signing

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from _hubutil import HubProcess, edoc, status
+from tests.hub._hubutil import HubProcess, edoc, status
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _hubutil import HubProcess, edoc, next_code, write_big_edoc
+from tests.hub._hubutil import HubProcess, edoc, next_code, write_big_edoc
 
 from docexchange.axis.client import HubBadRequest, HubClient, SendReceipt
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _hubutil import HubProcess, edoc, status
+from tests.hub._hubutil import HubProcess, edoc, status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect
