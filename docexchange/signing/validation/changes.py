@@ -117,7 +117,7 @@ def snapshot(data: bytes) -> Snapshot:
                 continue
             v = f.get("/V")
             digest = "" if v is None else hashlib.sha256(
-                (_stream_bytes(v) if isinstance(v, pikepdf.Stream) else repr(v).encode())).hexdigest()
+                _stream_bytes(v) if isinstance(v, pikepdf.Stream) else repr(v).encode()).hexdigest()
             fields[_field_name(f)] = (_field_type(f), digest)
         return Snapshot(pages, fields, widgets)
 

@@ -115,10 +115,10 @@ def validate_pdf(source: Source, policy: ValidationPolicy | None = None, *,
         return _unreadable(report, Problem("TIME_LIMIT", f"Phân tích vượt quá {policy.time_limit_s:.0f} giây.",
                                            f"Analysis exceeded {policy.time_limit_s:.0f} s."), t0)
     if "error" in box:
-        exc = box["error"]
+        err = box["error"]
         return _unreadable(report, Problem("PARSE_ERROR", "Không phân tích được cấu trúc PDF; không thể tin cậy.",
                                            f"The PDF structure cannot be parsed; it cannot be trusted: "
-                                           f"{type(exc).__name__}: {exc}"), t0)
+                                           f"{type(err).__name__}: {err}"), t0)
     result: _Analysis = box["result"]
     if result.problem is not None:
         return _unreadable(report, result.problem, t0)
@@ -183,8 +183,8 @@ class _Contexts:
     def kwargs(self, moment: datetime, retro: bool) -> dict[str, Any]:
         from pyhanko_certvalidator.policy_decl import AcceptAllAlgorithms
 
-        kw: dict[str, Any] = {"trust_roots": self.roots, "moment": moment, "algorithm_usage_policy": AcceptAllAlgorithms(),
-                              "retroactive_revinfo": retro}
+        kw: dict[str, Any] = {"trust_roots": self.roots, "moment": moment, "retroactive_revinfo": retro,
+                              "algorithm_usage_policy": AcceptAllAlgorithms()}
         if self.policy.offline:
             kw["allow_fetching"] = False
             kw["revocation_mode"] = "hard-fail" if self.has_revinfo else "soft-fail"
@@ -554,13 +554,16 @@ def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: date
     else:
         sr.fail(INDETERMINATE, indic)
     en = {"NO_CERTIFICATE_CHAIN_FOUND": "No certificate chain to a configured trust anchor.",
-          "OUT_OF_BOUNDS_NO_POE": "The certificate is outside its validity period and no time-stamp proves earlier signing.",
+          "OUT_OF_BOUNDS_NO_POE": "The certificate is outside its validity period and no time-stamp proves "
+                                  "earlier signing.",
           "SIG_CONSTRAINTS_FAILURE": "The certificate is not allowed for this use (key usage).",
-          "TRY_LATER": "Revocation status could not be obtained; try later."}.get(indic, f"The certificate cannot be trusted ({indic}).")
+          "TRY_LATER": "Revocation status could not be obtained; try later."}.get(
+        indic, f"The certificate cannot be trusted ({indic}).")
     vi = {"NO_CERTIFICATE_CHAIN_FOUND": "Không xây dựng được chuỗi chứng thư tới gốc tin cậy đã cấu hình.",
           "OUT_OF_BOUNDS_NO_POE": "Chứng thư ngoài thời hạn hiệu lực và không có dấu thời gian chứng minh ký trước đó.",
           "SIG_CONSTRAINTS_FAILURE": "Chứng thư không được phép dùng cho mục đích này (key usage).",
-          "TRY_LATER": "Không lấy được tình trạng thu hồi; hãy thử lại sau."}.get(indic, f"Chứng thư không thể tin cậy ({indic}).")
+          "TRY_LATER": "Không lấy được tình trạng thu hồi; hãy thử lại sau."}.get(
+        indic, f"Chứng thư không thể tin cậy ({indic}).")
     sr.add(indic, vi, en, "error")
 
 
@@ -571,7 +574,8 @@ def _valid_at(emb: Any, ctx: _Contexts, poe: datetime, is_ts: bool) -> bool:
         if is_ts:
             st = validate_pdf_timestamp(emb, validation_context=vc, skip_diff=True)
         else:
-            st = validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=ctx.now, skip_diff=True)
+            st = validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=ctx.now,
+                                        skip_diff=True)
         return bool(st.trusted and not getattr(st, "revoked", False))
     except Exception:
         return False

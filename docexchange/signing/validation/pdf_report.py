@@ -58,7 +58,8 @@ def render_report_pdf(report: VerificationReport) -> bytes:
         line(f"• {m.vi} / {m.en}", 9)
     for i, s in enumerate(report.signatures, 1):
         pdf.ln(3)
-        kind = "Dấu thời gian tài liệu / Document time-stamp" if s.kind == "document_timestamp" else "Chữ ký / Signature"
+        kind = ("Dấu thời gian tài liệu / Document time-stamp" if s.kind == "document_timestamp"
+                else "Chữ ký / Signature")
         line(f"{i}. {kind}: {s.field} (revision {s.revision}, level {s.level})", 11, True)
         if s.signer:
             seal = "con dấu cơ quan / organization seal" if s.signer.is_organization_seal else "cá nhân / person"

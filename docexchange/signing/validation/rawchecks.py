@@ -65,18 +65,21 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
     try:
         br = [int(x) for x in byte_range]  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        return bad("BYTERANGE_MALFORMED", "/ByteRange không phải mảng số nguyên.", "/ByteRange is not an integer array.")
+        return bad("BYTERANGE_MALFORMED", "/ByteRange không phải mảng số nguyên.",
+                   "/ByteRange is not an integer array.")
     if len(br) != 4 or any(x < 0 for x in br):
         return bad("BYTERANGE_MALFORMED", "/ByteRange phải gồm đúng 4 số không âm.",
                    "/ByteRange must hold exactly four non-negative numbers.")
     a, alen, b, blen = br
     end = b + blen
     if a != 0:
-        return bad("BYTERANGE_NOT_FROM_START", "Vùng ký không bắt đầu từ byte 0.", "The signed range does not start at byte 0.")
+        return bad("BYTERANGE_NOT_FROM_START", "Vùng ký không bắt đầu từ byte 0.",
+                   "The signed range does not start at byte 0.")
     if b < a + alen:
         return bad("BYTERANGE_OVERLAP", "Hai đoạn của /ByteRange chồng lên nhau.", "The two /ByteRange parts overlap.")
     if end > len(data):
-        return bad("BYTERANGE_OUTSIDE_FILE", "/ByteRange vượt quá kích thước tệp.", "/ByteRange points past the end of the file.")
+        return bad("BYTERANGE_OUTSIDE_FILE", "/ByteRange vượt quá kích thước tệp.",
+                   "/ByteRange points past the end of the file.")
     gap = data[a + alen:b]
     if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">" or not _HEX.match(gap[1:-1]):
         return bad("SIGNATURE_OUTSIDE_GAP", "Khoảng trống giữa hai đoạn ký không phải chuỗi hex /Contents.",
@@ -87,7 +90,8 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
         except ValueError:
             return bad("CONTENTS_NOT_HEX", "/Contents không phải chuỗi hex hợp lệ.", "/Contents is not valid hex.")
         if in_gap.rstrip(b"\0") != contents.rstrip(b"\0"):
-            return bad("CONTENTS_MISMATCH", "Chữ ký trong /Contents khác với chữ ký nằm trong khoảng trống của /ByteRange.",
+            return bad("CONTENTS_MISMATCH",
+                       "Chữ ký trong /Contents khác với chữ ký nằm trong khoảng trống của /ByteRange.",
                        "/Contents differs from the signature found in the /ByteRange gap (signature wrapping).")
     return ByteRangeCheck(True, end, flags, problems)
 

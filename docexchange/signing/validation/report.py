@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as _field
 from typing import Any
 
 # Indications, worst last (the overall indication is the worst of the signatures').
@@ -71,17 +72,17 @@ class SignatureReport:
     integrity: bool | None = None
     coverage: str | None = None
     modifications: str | None = None
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    visual_changes: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[Message] = field(default_factory=list)
+    changes: list[dict[str, Any]] = _field(default_factory=list)
+    visual_changes: list[dict[str, Any]] = _field(default_factory=list)
+    messages: list[Message] = _field(default_factory=list)
     # extras (allowed by interfaces.md)
     byte_range: list[int] | None = None
     digest_algorithm: str | None = None
     trusted: bool | None = None
     revoked: bool | None = None
-    flags: list[str] = field(default_factory=list)
-    changed_form_fields: list[str] = field(default_factory=list)
-    chain: list[str] = field(default_factory=list)
+    flags: list[str] = _field(default_factory=list)
+    changed_form_fields: list[str] = _field(default_factory=list)
+    chain: list[str] = _field(default_factory=list)
 
     def add(self, code: str, vi: str, en: str, severity: str = "info") -> None:
         self.messages.append(Message(code, vi, en, severity))
@@ -110,7 +111,7 @@ class FileInfo:
 class PolicyInfo:
     id: str = "docexchange-default"
     version: str = "1"
-    trust_anchors: list[str] = field(default_factory=list)
+    trust_anchors: list[str] = _field(default_factory=list)
     offline: bool = False
 
 
@@ -120,11 +121,11 @@ class VerificationReport:
     validation_time: str
     policy: PolicyInfo
     indication: str = NO_SIGNATURE
-    signatures: list[SignatureReport] = field(default_factory=list)
+    signatures: list[SignatureReport] = _field(default_factory=list)
     report_version: str = "1"
     # extras
     subindication: str | None = None
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = _field(default_factory=list)
     readable: bool = True
     elapsed_ms: float | None = None
 
