@@ -7,7 +7,7 @@ import io
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -649,6 +649,3 @@ def _visual(sr: SignatureReport, signed_end: int, base: changes_mod.Snapshot | N
         sr.add("VISUAL_CHANGE", f"Nội dung hiển thị đã thay đổi sau khi ký (trang {pages}).",
                f"What the document shows changed after signing (page {pages}).", "error")
 
-
-def with_policy(policy: ValidationPolicy, **changes: Any) -> ValidationPolicy:
-    return replace(policy, **changes)
