@@ -1,0 +1,651 @@
+"""The validation engine: ``validate_pdf(source, policy) -> VerificationReport``. Never raises."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from asn1crypto import x509 as ax509
+
+from . import changes as changes_mod
+from . import visual
+from .policy import ValidationPolicy
+from .rawchecks import Problem, check_byte_range, prescan, revision_ends
+from .report import (
+    INDETERMINATE,
+    NO_SIGNATURE,
+    TOTAL_FAILED,
+    TOTAL_PASSED,
+    FileInfo,
+    Message,
+    PolicyInfo,
+    SignatureReport,
+    SignerInfo,
+    TimestampInfo,
+    VerificationReport,
+    max_mod,
+    worst,
+)
+
+log = logging.getLogger(__name__)
+VN_TZ = timezone(timedelta(hours=7))
+ORG_SEAL_POLICY_OID = "1.3.6.1.4.1.59999.1.1"
+_PERSONAL_ATTRS = {"given_name", "surname", "pseudonym", "initials", "generation_qualifier", "title"}
+
+Source = str | Path | bytes | bytearray | memoryview | IO[bytes]
+
+
+def _iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(VN_TZ).isoformat(timespec="seconds")
+
+
+def _read(source: Source, limit: int) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "document.pdf"
+    if isinstance(source, str | Path):
+        p = Path(source)
+        if p.stat().st_size > limit:
+            raise _TooLarge()
+        return p.read_bytes(), p.name
+    data = source.read(limit + 1)
+    if len(data) > limit:
+        raise _TooLarge()
+    return data, str(getattr(source, "name", "document.pdf")).rsplit("/", 1)[-1]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def validate_pdf(source: Source, policy: ValidationPolicy | None = None, *,
+                 name: str | None = None) -> VerificationReport:
+    """Validate every signature and document time-stamp in a PDF. Any failure becomes an indication."""
+    t0 = time.perf_counter()
+    policy = policy or ValidationPolicy()
+    moment = policy.at or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        anchors = policy.anchor_digests()
+    except Exception as exc:  # unreadable anchor files
+        anchors = []
+        log.warning("trust anchors unreadable: %s", exc)
+    report = VerificationReport(
+        file=FileInfo(name=name or ""), validation_time=_iso(moment) or "",
+        policy=PolicyInfo(id=policy.policy_id, version=policy.policy_version, trust_anchors=anchors,
+                          offline=policy.offline))
+    try:
+        data, src_name = _read(source, policy.max_file_bytes)
+    except _TooLarge:
+        return _unreadable(report, Problem("FILE_TOO_LARGE", "Tệp vượt giới hạn kích thước.",
+                                           "The file exceeds the size limit."), t0)
+    except Exception as exc:
+        return _unreadable(report, Problem("UNREADABLE", "Không đọc được tệp.", f"The file cannot be read: {exc}"), t0)
+    report.file.name = name or src_name
+    report.file.size = len(data)
+    report.file.sha256 = hashlib.sha256(data).hexdigest()
+    problem = prescan(data, max_bytes=policy.max_file_bytes, max_revisions=policy.max_revisions,
+                      max_objects=policy.max_objects, max_nesting=policy.max_nesting)
+    if problem is not None:
+        return _unreadable(report, problem, t0)
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = _analyse(data, policy, moment)
+        except BaseException as exc:  # noqa: BLE001 - any parser failure is a verdict, not a crash
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="pdf-validate", daemon=True)
+    worker.start()
+    worker.join(policy.time_limit_s)
+    if worker.is_alive():
+        return _unreadable(report, Problem("TIME_LIMIT", f"Phân tích vượt quá {policy.time_limit_s:.0f} giây.",
+                                           f"Analysis exceeded {policy.time_limit_s:.0f} s."), t0)
+    if "error" in box:
+        err = box["error"]
+        return _unreadable(report, Problem("PARSE_ERROR", "Không phân tích được cấu trúc PDF; không thể tin cậy.",
+                                           f"The PDF structure cannot be parsed; it cannot be trusted: "
+                                           f"{type(err).__name__}: {err}"), t0)
+    result: _Analysis = box["result"]
+    if result.problem is not None:
+        return _unreadable(report, result.problem, t0)
+    report.file.pages = result.pages
+    report.file.revisions = result.revisions
+    report.signatures = result.signatures
+    report.indication = worst([s.indication for s in result.signatures]) if result.signatures else NO_SIGNATURE
+    if report.signatures:
+        worst_sig = next(s for s in result.signatures if s.indication == report.indication)
+        report.subindication = worst_sig.subindication
+    else:
+        report.messages.append(Message("NO_SIGNATURE", "Tệp không có chữ ký số.", "The file has no signature."))
+    report.elapsed_ms = round((time.perf_counter() - t0) * 1000, 2)
+    return report
+
+
+def _unreadable(report: VerificationReport, problem: Problem, t0: float) -> VerificationReport:
+    report.readable = False
+    report.indication = INDETERMINATE
+    report.subindication = "FORMAT_FAILURE"
+    report.signatures = []
+    report.messages.append(Message(problem.code, problem.vi, problem.en, "error"))
+    report.elapsed_ms = round((time.perf_counter() - t0) * 1000, 2)
+    return report
+
+
+@dataclass
+class _Analysis:
+    signatures: list[SignatureReport]
+    pages: int | None = None
+    revisions: int | None = None
+    problem: Problem | None = None
+
+
+# ---- pyHanko setup ------------------------------------------------------------------------------------------
+def _asn1(cert: Any) -> ax509.Certificate:
+    from cryptography.hazmat.primitives import serialization
+
+    return ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+class _Contexts:
+    """Validation contexts built once per file: now (or ``--at``), and on demand at a proof-of-existence time."""
+
+    def __init__(self, reader: Any, policy: ValidationPolicy, moment: datetime) -> None:
+        from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+        self.policy = policy
+        self.moment = moment
+        self.roots = [_asn1(c) for c in policy.anchors()]
+        self.dss = None
+        self.has_revinfo = False
+        try:
+            self.dss = DocumentSecurityStore.read_dss(reader)
+            self.has_revinfo = bool(self.dss.ocsps or self.dss.crls)
+        except Exception:
+            self.dss = None
+        self.embedded_revinfo_only = policy.offline
+        self.no_revinfo = policy.offline and not self.has_revinfo
+        self.now = self.at(moment)
+
+    def kwargs(self, moment: datetime, retro: bool) -> dict[str, Any]:
+        from pyhanko_certvalidator.policy_decl import AcceptAllAlgorithms
+
+        kw: dict[str, Any] = {"trust_roots": self.roots, "moment": moment, "retroactive_revinfo": retro,
+                              "algorithm_usage_policy": AcceptAllAlgorithms()}
+        if self.policy.offline:
+            kw["allow_fetching"] = False
+            kw["revocation_mode"] = "hard-fail" if self.has_revinfo else "soft-fail"
+        else:
+            from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+            kw["allow_fetching"] = True
+            kw["revocation_mode"] = "hard-fail"
+            kw["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=int(self.policy.fetch_timeout_s))
+        return kw
+
+    def at(self, moment: datetime, retro: bool = False) -> Any:
+        from pyhanko_certvalidator import ValidationContext
+
+        kw = self.kwargs(moment, retro)
+        if self.dss is not None:
+            return self.dss.as_validation_context(kw)
+        return ValidationContext(**kw)
+
+
+def validate_pdf_signature(emb: Any, signer_validation_context: Any, ts_validation_context: Any,
+                           skip_diff: bool = False) -> Any:
+    """pyHanko's validation with every algorithm accepted: our own policy judges algorithms afterwards, so a
+    weak digest is reported as a policy failure instead of a broken signature."""
+    import asyncio
+
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+    from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
+    from pyhanko_certvalidator.policy_decl import AcceptAllAlgorithms
+
+    return asyncio.run(async_validate_pdf_signature(
+        emb, signer_validation_context=signer_validation_context, ts_validation_context=ts_validation_context,
+        skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms())))
+
+
+def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = False) -> Any:
+    import asyncio
+
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
+
+    return asyncio.run(async_validate_pdf_timestamp(emb, validation_context=validation_context, skip_diff=skip_diff))
+
+
+# ---- analysis ----------------------------------------------------------------------------------------------
+def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analysis:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    if reader.encrypted:
+        return _Analysis([], problem=Problem("ENCRYPTED", "Tệp PDF được mã hoá; không thể kiểm tra chữ ký.",
+                                             "The PDF is encrypted; its signatures cannot be checked."))
+    revisions = reader.xrefs.total_revisions
+    if revisions > policy.max_revisions:
+        return _Analysis([], problem=Problem("TOO_MANY_REVISIONS", f"Tệp có {revisions} lần cập nhật.",
+                                             f"The file has {revisions} revisions (limit {policy.max_revisions})."))
+    try:
+        pages: int | None = int(reader.root["/Pages"]["/Count"])
+    except Exception:
+        pages = None
+    entries: list[tuple[int, Any, str, Any, Exception | None]] = []  # (sort key, embedded|None, name, sigobj, err)
+    for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            emb = EmbeddedPdfSignature(reader, sig_field, fq_name)
+            entries.append((emb.signed_revision, emb, fq_name, emb.sig_object, None))
+        except Exception as exc:
+            try:
+                obj = sig_obj.get_object()
+            except Exception:
+                obj = None
+            entries.append((10**9, None, fq_name, obj, exc))
+    if not entries:
+        return _Analysis([], pages, revisions)
+    entries.sort(key=lambda e: e[0])
+    ctx = _Contexts(reader, policy, moment)
+    embedded = [e[1] for e in entries if e[1] is not None]
+    state = _FileState(data, policy, embedded)
+    reports = [
+        _broken(data, name, obj, err) if emb is None else _one(emb, ctx, state)  # type: ignore[arg-type]
+        for _, emb, name, obj, err in entries
+    ]
+    return _Analysis(reports, pages, revisions)
+
+
+class _FileState:
+    """Lazily computed per-file data shared by the signatures (snapshots and renders of the final file)."""
+
+    def __init__(self, data: bytes, policy: ValidationPolicy, embedded: list[Any]) -> None:
+        self.data = data
+        self.policy = policy
+        self.embedded = embedded
+        self._snaps: dict[int, changes_mod.Snapshot | None] = {}
+        self._final_render: list[Any] | None = None
+
+    def snap(self, end: int) -> changes_mod.Snapshot | None:
+        if end not in self._snaps:
+            try:
+                self._snaps[end] = changes_mod.snapshot(self.data[:end])
+            except Exception:
+                self._snaps[end] = None
+        return self._snaps[end]
+
+    def final_render(self) -> list[Any]:
+        if self._final_render is None:
+            self._final_render = visual.render(self.data, self.policy.render_dpi, self.policy.max_render_pages,
+                                               self.policy.time_limit_s)
+        return self._final_render
+
+
+def _broken(data: bytes, name: str, sig_obj: Any, err: Exception | None) -> SignatureReport:
+    sr = SignatureReport(field=name, integrity=False, indication=TOTAL_FAILED, subindication="FORMAT_FAILURE")
+    try:
+        br = sig_obj.raw_get("/ByteRange") if sig_obj is not None else None
+        sr.byte_range = [int(x) for x in br] if br is not None else None
+        if sig_obj is not None and sig_obj.get("/Type") == "/DocTimeStamp":
+            sr.kind = "document_timestamp"
+    except Exception:
+        pass
+    sr.flag("no_cms")
+    sr.add("SIGNATURE_UNPARSABLE", "Không đọc được giá trị chữ ký (CMS) trong /Contents; chữ ký không thể tin cậy.",
+           f"The signature value (CMS) in /Contents cannot be parsed; it cannot be trusted: "
+           f"{type(err).__name__}: {err}", "error")
+    return sr
+
+
+def _signer(cert: ax509.Certificate) -> SignerInfo:
+    subj = cert.subject.native
+    cn = str(subj.get("common_name", ""))
+    org = str(subj.get("organization_name", ""))
+    is_org = False
+    try:
+        policies = cert.certificate_policies_value
+        if policies is not None:
+            is_org = any(p["policy_identifier"].dotted == ORG_SEAL_POLICY_OID for p in policies)
+    except Exception:
+        pass
+    if not is_org and cn and cn == org and not (_PERSONAL_ATTRS & set(subj)):
+        is_org = True
+    return SignerInfo(common_name=cn, organization=org, subject=cert.subject.human_friendly,
+                      issuer=cert.issuer.human_friendly, serial=format(cert.serial_number, "x"),
+                      is_organization_seal=is_org, certificate_sha256=hashlib.sha256(cert.dump()).hexdigest())
+
+
+def _coverage(level: Any) -> str | None:
+    if level is None:
+        return None
+    return {"ENTIRE_FILE": "ENTIRE_FILE", "ENTIRE_REVISION": "ENTIRE_REVISION"}.get(level.name, "PARTIAL")
+
+
+def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
+    policy = state.policy
+    is_ts = emb.sig_object_type == "/DocTimeStamp"
+    sr = SignatureReport(field=emb.field_name or "", kind="document_timestamp" if is_ts else "signature",
+                         revision=emb.signed_revision + 1, indication=TOTAL_PASSED)
+    try:
+        sr.signer = _signer(emb.signer_cert)
+    except Exception:
+        pass
+    sr.digest_algorithm = emb.md_algorithm
+    contents = None
+    try:
+        contents = bytes(emb.sig_object["/Contents"])
+    except Exception:
+        pass
+    brc = check_byte_range(state.data, emb.byte_range, contents)
+    try:
+        sr.byte_range = [int(x) for x in emb.byte_range]
+    except Exception:
+        pass
+    for f in brc.flags:
+        sr.flag(f)
+    for p in brc.problems:
+        sr.add(p.code, p.vi, p.en, "error")
+    if not brc.ok:
+        sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+
+    status: Any = None
+    diff_error: Exception | None = None
+    try:
+        if is_ts:
+            status = validate_pdf_timestamp(emb, validation_context=ctx.now)
+        else:
+            status = validate_pdf_signature(emb, signer_validation_context=ctx.now, ts_validation_context=ctx.now)
+    except Exception as exc:
+        diff_error = exc
+        try:  # retry without the difference analysis: integrity and trust still matter
+            emb.diff_result = None
+            if is_ts:
+                status = validate_pdf_timestamp(emb, validation_context=ctx.now, skip_diff=True)
+            else:
+                status = validate_pdf_signature(emb, signer_validation_context=ctx.now,
+                                                ts_validation_context=ctx.now, skip_diff=True)
+        except Exception as exc2:
+            sr.integrity = False if sr.integrity is None else sr.integrity
+            sr.fail(INDETERMINATE, "FORMAT_FAILURE")
+            sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
+                   f"The validator failed on this signature; it cannot be trusted: {type(exc2).__name__}: {exc2}",
+                   "error")
+            return sr
+
+    # integrity
+    sr.integrity = bool(status.intact and status.valid)
+    if not status.intact:
+        sr.fail(TOTAL_FAILED, "HASH_FAILURE")
+        sr.add("HASH_FAILURE", "Nội dung đã ký bị thay đổi (sai giá trị băm).",
+               "The signed bytes were altered (digest mismatch).", "error")
+    elif not status.valid:
+        sr.fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+        sr.add("SIG_CRYPTO_FAILURE", "Giá trị chữ ký không hợp lệ.", "The signature value does not verify.", "error")
+
+    # coverage and modifications
+    sr.coverage = _coverage(getattr(status, "coverage", None))
+    if sr.coverage == "PARTIAL":
+        sr.flag("nonstandard_coverage")
+        sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+        sr.add("PARTIAL_COVERAGE", "Chữ ký không bao phủ toàn bộ bản sửa đổi đã ký.",
+               "The signature does not cover its whole revision (non-standard coverage).", "error")
+    level = getattr(status, "modification_level", None)
+    sr.modifications = level.name if level is not None else None
+    diff = getattr(status, "diff_result", None) or emb.diff_result
+    if diff is not None and hasattr(diff, "changed_form_fields"):
+        sr.changed_form_fields = sorted(diff.changed_form_fields)
+    elif diff is not None:  # SuspiciousModification
+        sr.modifications = "OTHER"
+        sr.add("SUSPICIOUS_MODIFICATION", "Phát hiện thay đổi không được phép sau khi ký.",
+               f"Disallowed modification after signing: {diff}", "error")
+    if diff_error is not None:
+        sr.add("DIFF_ANALYSIS_FAILED", "Không phân tích được các thay đổi sau khi ký; không thể tin cậy.",
+               f"The modifications after signing could not be analysed; cannot be trusted: "
+               f"{type(diff_error).__name__}: {diff_error}", "error")
+    if getattr(status, "docmdp_ok", None) is False and emb.docmdp_level is not None:
+        sr.flag("docmdp_violation")
+        sr.modifications = "OTHER"
+        sr.add("DOCMDP_VIOLATION", "Thay đổi vi phạm quyền chứng nhận (DocMDP).",
+               "Changes violate the certification (DocMDP) permissions.", "error")
+
+    _later_changes(sr, emb, brc.end, state, diff_error is not None or (diff is not None and not hasattr(
+        diff, "changed_form_fields")))
+    if sr.modifications == "OTHER" or sr.visual_changes or diff_error is not None and sr.modifications is None:
+        sr.fail(TOTAL_FAILED if (sr.modifications == "OTHER" or sr.visual_changes) else INDETERMINATE,
+                "FORMAT_FAILURE")
+    elif sr.modifications == "ANNOTATIONS" and not policy.accept_annotations:
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("ANNOTATIONS_ADDED", "Có chú thích được thêm sau khi ký; chính sách không chấp nhận.",
+               "Annotations were added after signing; the policy does not accept them.", "warning")
+
+    # time
+    sr.signing_time = _iso(getattr(status, "signer_reported_dt", None) or getattr(status, "timestamp", None))
+    poe: datetime | None = None
+    tsv = getattr(status, "timestamp_validity", None)
+    if is_ts:
+        poe = status.timestamp if status.intact and status.valid and status.trusted else None
+        sr.timestamp = TimestampInfo(_iso(status.timestamp), sr.signer.common_name if sr.signer else "",
+                                     bool(status.intact and status.valid and status.trusted))
+        sr.level = "B-LTA" if any(e.signed_revision > emb.signed_revision for e in state.embedded) else "unknown"
+    else:
+        if tsv is not None:
+            ok = bool(tsv.intact and tsv.valid and tsv.trusted)
+            tsa = tsv.signing_cert.subject.native.get("common_name", "") if tsv.signing_cert else ""
+            sr.timestamp = TimestampInfo(_iso(tsv.timestamp), str(tsa), ok)
+            poe = tsv.timestamp if ok else None
+            if not (tsv.intact and tsv.valid):
+                sr.fail(TOTAL_FAILED, "HASH_FAILURE")
+                sr.add("TIMESTAMP_BROKEN", "Dấu thời gian của chữ ký không hợp lệ.",
+                       "The signature time-stamp does not verify.", "error")
+            elif not tsv.trusted:
+                sr.add("TIMESTAMP_UNTRUSTED", "Dấu thời gian không xác thực được tới gốc tin cậy.",
+                       "The signature time-stamp does not chain to a trust anchor.", "warning")
+        sr.level = _level(emb, tsv, ctx, state)
+        _crypto_policy(sr, emb, policy)
+
+    _trust(sr, status, emb, ctx, poe, is_ts)
+    if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
+        sr.fail(INDETERMINATE, "TRY_LATER")
+        sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
+               "No embedded revocation data (offline mode).", "warning")
+    if sr.signer is not None and sr.kind == "signature":
+        if sr.signer.is_organization_seal:
+            sr.add("ORGANIZATION_SEAL", f"Chữ ký số của cơ quan, tổ chức: {sr.signer.common_name}.",
+                   f"Organization seal: {sr.signer.common_name}.")
+        else:
+            sr.add("PERSONAL_SIGNATURE", f"Chữ ký số cá nhân: {sr.signer.common_name}.",
+                   f"Personal signature: {sr.signer.common_name}.")
+    if sr.indication == TOTAL_PASSED:
+        sr.subindication = None
+        sr.add("PASSED", "Chữ ký hợp lệ.", "The signature is valid.")
+    return sr
+
+
+def _level(emb: Any, tsv: Any, ctx: _Contexts, state: _FileState) -> str:
+    if emb.sig_object.get("/SubFilter") not in ("/ETSI.CAdES.detached", "/ETSI.RFC3161"):
+        return "unknown"
+    if tsv is None:
+        return "B-B"
+    if not ctx.has_revinfo:
+        return "B-T"
+    later_ts = any(e.sig_object_type == "/DocTimeStamp" and e.signed_revision > emb.signed_revision
+                   for e in state.embedded)
+    return "B-LTA" if later_ts else "B-LT"
+
+
+def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> None:
+    md = (emb.md_algorithm or "").lower()
+    if md not in policy.allowed_digests:
+        sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+        sr.add("WEAK_DIGEST", f"Thuật toán băm {md} không được chính sách chấp nhận.",
+               f"Digest algorithm {md} is not accepted by the policy.", "error")
+    try:
+        pk = emb.signer_cert.public_key
+        bits = int(pk.bit_size)
+        algo = pk.algorithm
+    except Exception:
+        return
+    minimum = policy.min_rsa_bits if algo == "rsa" else policy.min_ec_bits if algo == "ec" else 0
+    if bits < minimum:
+        sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+        sr.add("WEAK_KEY", f"Khoá {algo.upper()} {bits} bit yếu hơn mức tối thiểu {minimum} bit.",
+               f"{algo.upper()} key of {bits} bits is below the {minimum}-bit minimum.", "error")
+
+
+def _indic_name(indic: Any) -> str:
+    return str(getattr(indic, "name", indic or "NO_CERTIFICATE_CHAIN_FOUND"))
+
+
+def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: datetime | None, is_ts: bool) -> None:
+    sr.trusted = bool(status.trusted)
+    sr.revoked = bool(getattr(status, "revoked", False))
+    try:
+        path = status.validation_path
+        if path is not None:
+            sr.chain = [c.subject.native.get("common_name", "") for c in path.iter_certs(include_root=True)]
+    except Exception:
+        pass
+    if status.trusted and not sr.revoked:
+        return
+    details = getattr(status, "revocation_details", None)
+    rdate = getattr(details, "revocation_date", None)
+    claimed = getattr(status, "signer_reported_dt", None)
+    indic = _indic_name(getattr(status, "trust_problem_indic", None))
+    if sr.revoked:
+        if rdate is not None and poe is not None and rdate > poe and _valid_at(emb, ctx, poe, is_ts):
+            sr.revoked = False
+            sr.trusted = True
+            sr.add("REVOKED_AFTER_SIGNING",
+                   f"Chứng thư bị thu hồi lúc {_iso(rdate)}, sau thời điểm ký đã được chứng minh bằng dấu thời gian.",
+                   f"The certificate was revoked at {_iso(rdate)}, after the time-stamped signing time.", "warning")
+            return
+        ref = poe or claimed
+        if rdate is not None and ref is not None and rdate <= ref:
+            sr.fail(TOTAL_FAILED, "REVOKED")
+            sr.add("REVOKED", f"Chứng thư đã bị thu hồi lúc {_iso(rdate)}, trước thời điểm ký.",
+                   f"The certificate was revoked at {_iso(rdate)}, before the signing time.", "error")
+        else:
+            sr.fail(INDETERMINATE, "REVOKED_NO_POE")
+            sr.add("REVOKED_NO_POE", "Chứng thư đã bị thu hồi và không có dấu thời gian chứng minh chữ ký có trước.",
+                   "The certificate is revoked and no time-stamp proves the signature existed before.", "error")
+        return
+    if poe is not None and indic in ("OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED",
+                                     "REVOKED_NO_POE", "NO_POE") and _valid_at(emb, ctx, poe, is_ts):
+        sr.trusted = True
+        sr.add("VALID_AT_TIMESTAMP", f"Chứng thư hợp lệ tại thời điểm dấu thời gian {_iso(poe)}.",
+               f"The certificate was valid at the time-stamp time {_iso(poe)}.", "info")
+        return
+    if indic == "NOT_YET_VALID":
+        sr.fail(TOTAL_FAILED, "NOT_YET_VALID")
+    else:
+        sr.fail(INDETERMINATE, indic)
+    en = {"NO_CERTIFICATE_CHAIN_FOUND": "No certificate chain to a configured trust anchor.",
+          "OUT_OF_BOUNDS_NO_POE": "The certificate is outside its validity period and no time-stamp proves "
+                                  "earlier signing.",
+          "SIG_CONSTRAINTS_FAILURE": "The certificate is not allowed for this use (key usage).",
+          "TRY_LATER": "Revocation status could not be obtained; try later."}.get(
+        indic, f"The certificate cannot be trusted ({indic}).")
+    vi = {"NO_CERTIFICATE_CHAIN_FOUND": "Không xây dựng được chuỗi chứng thư tới gốc tin cậy đã cấu hình.",
+          "OUT_OF_BOUNDS_NO_POE": "Chứng thư ngoài thời hạn hiệu lực và không có dấu thời gian chứng minh ký trước đó.",
+          "SIG_CONSTRAINTS_FAILURE": "Chứng thư không được phép dùng cho mục đích này (key usage).",
+          "TRY_LATER": "Không lấy được tình trạng thu hồi; hãy thử lại sau."}.get(
+        indic, f"Chứng thư không thể tin cậy ({indic}).")
+    sr.add(indic, vi, en, "error")
+
+
+def _valid_at(emb: Any, ctx: _Contexts, poe: datetime, is_ts: bool) -> bool:
+    """Re-check the signer's certificate at a proof-of-existence time (past-signature validation)."""
+    try:
+        vc = ctx.at(poe, retro=True)
+        if is_ts:
+            st = validate_pdf_timestamp(emb, validation_context=vc, skip_diff=True)
+        else:
+            st = validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=ctx.now,
+                                        skip_diff=True)
+        return bool(st.trusted and not getattr(st, "revoked", False))
+    except Exception:
+        return False
+
+
+def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state: _FileState, suspicious: bool) -> None:
+    """Concrete changes after the signed revision; rendering only when they are not pure signing/LTA updates."""
+    data = state.data
+    if signed_end is None or len(data[signed_end:].strip()) == 0:
+        return
+    later = [e for e in state.embedded if e.signed_revision > emb.signed_revision]
+    later_sig_fields = {e.field_name for e in later}
+    only_signing = (sr.modifications in ("NONE", "LTA_UPDATES") or (
+        sr.modifications == "FORM_FILLING" and set(sr.changed_form_fields) <= later_sig_fields)) and not suspicious
+    if only_signing:
+        for e in later:
+            sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
+                               "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
+                               else "signature_added"})
+        return
+    base = state.snap(signed_end)
+    ends = [x for x in revision_ends(data, signed_end) if x > signed_end + 1]
+    if not ends or ends[-1] < len(data):
+        ends.append(len(data))
+    prev = base
+    own = None
+    for k, end in enumerate(ends):
+        cur = state.snap(end)
+        if prev is not None and cur is not None:
+            found = changes_mod.compare(prev, cur, (emb.signed_revision + 1) + k + 1)
+            sr.changes.extend(found)
+            for c in found:
+                own = max_mod(own, changes_mod.LEVEL_OF.get(c["what"]))
+        if cur is not None:
+            prev = cur
+    if own is not None:
+        sr.modifications = max_mod(sr.modifications, own)
+    for c in sr.changes:
+        if c["what"] in ("page_added", "page_removed"):
+            sr.flag("page_count_changed")
+        if c["what"] == "annotation_added":
+            sr.flag("annotation_changes")
+    if state.policy.visual_check:
+        _visual(sr, signed_end, base, state)
+
+
+def _visual(sr: SignatureReport, signed_end: int, base: changes_mod.Snapshot | None, state: _FileState) -> None:
+    policy = state.policy
+    try:
+        before = visual.render(state.data[:signed_end], policy.render_dpi, policy.max_render_pages, policy.time_limit_s)
+        after = state.final_render()
+    except Exception as exc:
+        sr.add("RENDER_FAILED", "Không dựng hình được trang để so sánh trực quan.",
+               f"Pages could not be rendered for the visual comparison: {exc}", "warning")
+        sr.fail(INDETERMINATE, "FORMAT_FAILURE")
+        return
+    final = state.snap(len(state.data))
+    for i in range(min(len(before), len(after))):
+        masks = []
+        box = (0.0, 0.0, 612.0, 792.0)
+        if final is not None and i < len(final.pages):
+            box = final.pages[i].box
+            old_keys = {k for k, _ in (base.sig_widgets.get(i, []) if base is not None else [])}
+            masks = [r for k, r in final.sig_widgets.get(i, []) if k not in old_keys]
+        ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi)
+        if ratio > policy.visual_threshold:
+            sr.visual_changes.append({"page": i + 1, "changed_ratio": round(ratio, 5)})
+    if sr.visual_changes:
+        sr.flag("visual_difference")
+        pages = ", ".join(str(v["page"]) for v in sr.visual_changes)
+        sr.add("VISUAL_CHANGE", f"Nội dung hiển thị đã thay đổi sau khi ký (trang {pages}).",
+               f"What the document shows changed after signing (page {pages}).", "error")
+

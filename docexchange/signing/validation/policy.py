@@ -1,0 +1,74 @@
+"""Validation policy: trust anchors, revocation mode, algorithm limits and resource limits."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+STRONG_DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
+
+
+def load_certs(paths: list[Path]) -> list[x509.Certificate]:
+    """PEM (one or more certificates per file) or DER files."""
+    out: list[x509.Certificate] = []
+    for p in paths:
+        data = Path(p).read_bytes()
+        if b"-----BEGIN" in data:
+            out.extend(x509.load_pem_x509_certificates(data))
+        else:
+            out.append(x509.load_der_x509_certificate(data))
+    return out
+
+
+def default_anchor_paths() -> list[Path]:
+    from ...config import Settings
+
+    return sorted((Settings.from_env().certs_dir / "anchors").glob("*.pem"))
+
+
+@dataclass
+class ValidationPolicy:
+    """What ``validate_pdf`` accepts. ``trust_anchors=None`` means the node's ``certs/anchors/*.pem``."""
+
+    trust_anchors: list[x509.Certificate] | None = None
+    offline: bool = False                  # True: only revocation data embedded in the PDF (DSS / CMS)
+    at: datetime | None = None             # past-time validation (``--at``); None = now
+    require_revocation: bool = True        # no usable revocation data → INDETERMINATE/TRY_LATER
+    min_rsa_bits: int = 2048
+    min_ec_bits: int = 256
+    allowed_digests: frozenset[str] = STRONG_DIGESTS
+    require_non_repudiation: bool = True
+    accept_annotations: bool = False       # ANNOTATIONS after signing → INDETERMINATE unless accepted
+    visual_check: bool = True
+    render_dpi: int = 40
+    max_render_pages: int = 60
+    visual_threshold: float = 0.0          # changed-pixel ratio above which a page counts as changed
+    # resource limits
+    max_file_bytes: int = 300 * 1024 * 1024
+    max_revisions: int = 200
+    max_objects: int = 2_000_000
+    max_nesting: int = 256
+    time_limit_s: float = 60.0
+    fetch_timeout_s: float = 10.0
+    policy_id: str = "docexchange-default"
+    policy_version: str = "1"
+    _anchors_cache: list[x509.Certificate] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_paths(cls, trust: list[Path] | None = None, **kw: object) -> ValidationPolicy:
+        return cls(trust_anchors=load_certs(trust) if trust else None, **kw)  # type: ignore[arg-type]
+
+    def anchors(self) -> list[x509.Certificate]:
+        if self.trust_anchors is not None:
+            return self.trust_anchors
+        if self._anchors_cache is None:
+            self._anchors_cache = load_certs(default_anchor_paths())
+        return self._anchors_cache
+
+    def anchor_digests(self) -> list[str]:
+        return [hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in self.anchors()]
