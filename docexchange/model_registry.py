@@ -3,5 +3,6 @@
 from . import models  # noqa: F401
 from .db import Base
 from .documents import models as _documents  # noqa: F401
+from .exchange import models as _exchange  # noqa: F401
 
 metadata = Base.metadata

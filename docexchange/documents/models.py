@@ -51,6 +51,7 @@ class Document(Base):
     number: Mapped[int | None] = mapped_column(Integer)
     notation: Mapped[str | None] = mapped_column(String(30))
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edxml_document_id: Mapped[str | None] = mapped_column(String(200), index=True)
     original_sha256: Mapped[str] = mapped_column(String(64))
     original_name: Mapped[str] = mapped_column(String(255), default="")
     draft_sha256: Mapped[str] = mapped_column(String(64))  # the normalized PDF that gets signed

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:42:40.610482
+Create Date: 2026-11-22 22:51:01.455248
 """
 from alembic import op
 import sqlalchemy as sa
@@ -94,6 +94,44 @@ def upgrade() -> None:
     sa.Column('last_anchor_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
     )
+    op.create_table('incoming_documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=36), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('hub_doc_id', sa.String(length=80), nullable=False),
+    sa.Column('sender_code', sa.String(length=35), nullable=False),
+    sa.Column('sender_name', sa.String(length=200), nullable=False),
+    sa.Column('edxml_document_id', sa.String(length=200), nullable=False),
+    sa.Column('package_sha256', sa.String(length=64), nullable=False),
+    sa.Column('business_doc_type', sa.Integer(), nullable=False),
+    sa.Column('number_notation', sa.String(length=50), nullable=False),
+    sa.Column('type_name', sa.String(length=100), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('urgency', sa.Integer(), nullable=False),
+    sa.Column('promulgation_date', sa.String(length=10), nullable=True),
+    sa.Column('signer', sa.String(length=160), nullable=False),
+    sa.Column('main_pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('files', sa.Text(), nullable=False),
+    sa.Column('verdict', sa.String(length=20), nullable=False),
+    sa.Column('verification', sa.Text(), nullable=False),
+    sa.Column('normalizations', sa.Text(), nullable=False),
+    sa.Column('errors', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('arrival_year', sa.Integer(), nullable=True),
+    sa.Column('arrival_number', sa.Integer(), nullable=True),
+    sa.Column('assignee', sa.String(length=200), nullable=False),
+    sa.Column('received_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incoming_documents_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incoming_documents')),
+    sa.UniqueConstraint('agency_id', 'hub_doc_id', name=op.f('uq_incoming_documents_agency_id')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_incoming_documents_public_id'))
+    )
+    with op.batch_alter_table('incoming_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incoming_documents_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incoming_documents_edxml_document_id'), ['edxml_document_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incoming_documents_status'), ['status'], unique=False)
+
     op.create_table('number_counters',
     sa.Column('agency_id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -156,6 +194,7 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=True),
     sa.Column('notation', sa.String(length=30), nullable=True),
     sa.Column('issued_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('edxml_document_id', sa.String(length=200), nullable=True),
     sa.Column('original_sha256', sa.String(length=64), nullable=False),
     sa.Column('original_name', sa.String(length=255), nullable=False),
     sa.Column('draft_sha256', sa.String(length=64), nullable=False),
@@ -175,6 +214,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_documents_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_documents_edxml_document_id'), ['edxml_document_id'], unique=False)
+
+    op.create_table('incoming_register',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('incoming_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('arrival_date', sa.String(length=19), nullable=False),
+    sa.Column('arrival_number', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=250), nullable=False),
+    sa.Column('number_notation', sa.String(length=50), nullable=False),
+    sa.Column('document_date', sa.String(length=10), nullable=False),
+    sa.Column('type_and_subject', sa.String(length=620), nullable=False),
+    sa.Column('receiving_unit', sa.String(length=200), nullable=False),
+    sa.Column('transfer_date', sa.String(length=10), nullable=False),
+    sa.Column('acknowledgement', sa.String(length=200), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incoming_register_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['incoming_id'], ['incoming_documents.id'], name=op.f('fk_incoming_register_incoming_id_incoming_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incoming_register')),
+    sa.UniqueConstraint('agency_id', 'year', 'arrival_number', name=op.f('uq_incoming_register_agency_id')),
+    sa.UniqueConstraint('incoming_id', name=op.f('uq_incoming_register_incoming_id'))
+    )
+    with op.batch_alter_table('incoming_register', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incoming_register_agency_id'), ['agency_id'], unique=False)
 
     op.create_table('document_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -204,6 +268,35 @@ def upgrade() -> None:
     with op.batch_alter_table('document_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_document_events_document_id'), ['document_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
+    sa.Column('incoming_id', sa.Integer(), nullable=True),
+    sa.Column('status_code', sa.String(length=2), nullable=True),
+    sa.Column('edxml_document_id', sa.String(length=200), nullable=False),
+    sa.Column('package_sha256', sa.String(length=64), nullable=False),
+    sa.Column('package_size', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_owner', sa.String(length=80), nullable=True),
+    sa.Column('lease_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hub_doc_id', sa.String(length=80), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_outbox_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_outbox_document_id_documents')),
+    sa.ForeignKeyConstraint(['incoming_id'], ['incoming_documents.id'], name=op.f('fk_outbox_incoming_id_incoming_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_document_id'), ['document_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_state'), ['state'], unique=False)
+
     op.create_table('outgoing_register',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
@@ -228,16 +321,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outgoing_register_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outgoing_register_year'), ['year'], unique=False)
 
+    op.create_table('recipient_statuses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
+    sa.Column('edxml_document_id', sa.String(length=200), nullable=False),
+    sa.Column('recipient_code', sa.String(length=35), nullable=False),
+    sa.Column('status_code', sa.String(length=2), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status_time', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hub_doc_id', sa.String(length=80), nullable=False),
+    sa.Column('package_sha256', sa.String(length=64), nullable=False),
+    sa.Column('received_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_recipient_statuses_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_recipient_statuses_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recipient_statuses')),
+    sa.UniqueConstraint('agency_id', 'hub_doc_id', name=op.f('uq_recipient_statuses_agency_id'))
+    )
+    with op.batch_alter_table('recipient_statuses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recipient_statuses_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_recipient_statuses_document_id'), ['document_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('recipient_statuses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recipient_statuses_document_id'))
+        batch_op.drop_index(batch_op.f('ix_recipient_statuses_agency_id'))
+
+    op.drop_table('recipient_statuses')
     with op.batch_alter_table('outgoing_register', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outgoing_register_year'))
         batch_op.drop_index(batch_op.f('ix_outgoing_register_agency_id'))
 
     op.drop_table('outgoing_register')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_state'))
+        batch_op.drop_index(batch_op.f('ix_outbox_document_id'))
+        batch_op.drop_index(batch_op.f('ix_outbox_agency_id'))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('document_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_document_events_document_id'))
 
@@ -246,13 +371,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_document_attachments_document_id'))
 
     op.drop_table('document_attachments')
+    with op.batch_alter_table('incoming_register', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incoming_register_agency_id'))
+
+    op.drop_table('incoming_register')
     with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_edxml_document_id'))
         batch_op.drop_index(batch_op.f('ix_documents_agency_id'))
 
     op.drop_table('documents')
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('number_counters')
+    with op.batch_alter_table('incoming_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incoming_documents_status'))
+        batch_op.drop_index(batch_op.f('ix_incoming_documents_edxml_document_id'))
+        batch_op.drop_index(batch_op.f('ix_incoming_documents_agency_id'))
+
+    op.drop_table('incoming_documents')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_object_id'))

@@ -1,0 +1,1 @@
+"""The node side of the axis: outbox (send), inbox (receive, verify, register), status feedback."""
