@@ -3,8 +3,8 @@
 Legacy text reaches us as Unicode strings whose code points are the legacy bytes read as Windows-1252/Latin-1
 (e.g. ``"Céng hßa"`` for TCVN3, ``"Coäng hoøa"`` for VNI), or as raw bytes. Conversion is decided per field:
 a field is treated as legacy only when it contains a *marker* (a character the legacy encoding uses that never
-occurs in Vietnamese Unicode text), so real Unicode and plain ASCII are never touched. Within such a field each
-word is decided on its own, so a field mixing Unicode and TCVN3 words comes out entirely Unicode.
+occurs in Vietnamese Unicode text), so real Unicode and plain ASCII are never touched. Within such a field
+each word is decided on its own, so a field mixing Unicode and TCVN3 words comes out entirely Unicode.
 
 TCVN3 (VN3, the ABC fonts) has no code for upper-case letters with a tone mark: ABC wrote them with the
 lower-case code in an upper-case font (".VnTimeH"). Those letters therefore decode to lower case; every other
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "Normalization",
@@ -101,8 +102,8 @@ for _i in range(6):
     for _b in "aeouy":
         if not (_b == "y" and _i == 5):
             _vni_add(_b, _i, _b + _VNI_TONE_MARKS[_i])
-    for _b, _plain in (("â", "a"), ("ê", "e"), ("ô", "o")):
-        _vni_add(_b, _i, _plain + _VNI_CIRC_MARKS[_i])
+    for _b, _ascii in (("â", "a"), ("ê", "e"), ("ô", "o")):
+        _vni_add(_b, _i, _ascii + _VNI_CIRC_MARKS[_i])
     _vni_add("ă", _i, "a" + _VNI_BREVE_MARKS[_i])
     _vni_add("ơ", _i, "ô" + _VNI_TONE_MARKS[_i])
     _vni_add("ư", _i, "ö" + _VNI_TONE_MARKS[_i])
@@ -120,12 +121,13 @@ _VNI_MARKER_RE = re.compile("[" + re.escape("".join(sorted(_VNI_MARKERS))) + "]"
 _HIGH_LATIN1_RE = re.compile("[\u0080-\u00ff]")
 _BEYOND_LATIN1_RE = re.compile("[^\u0000-\u00ff]")
 _WORD_RE = re.compile(r"\S+")
-_ODD_CASE_RE = re.compile(r"[a-z][\u00c0-\u00de]")  # "vÒ": a capital after a small letter is not Unicode prose
+# "vÒ": a capital right after a small letter is not Unicode prose (TCVN3 "về").
+_ODD_CASE_RE = re.compile(r"[a-z][\u00c0-\u00de]")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 
 _NUCLEI = (
-    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo ua uâ uê ui uô uơ uy ưa ưi "
-    "ươ ưu yê iêu yêu oai oay oeo uây uôi ươi ươu uya uyê uyu"
+    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo ua uâ uê ui uô uơ uy "
+    "ưa ưi ươ ưu yê iêu yêu oai oay oeo uây uôi ươi ươu uya uyê uyu"
 ).split()
 _SYLLABLE_RE = re.compile(
     r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvx])?("
@@ -139,6 +141,7 @@ _NO_FINAL_TONE = frozenset(n for n in _NUCLEI if len(n) >= 2 and n not in ("uy",
                                                                           "uê", "uô", "uơ", "iê", "yê", "ươ"))
 
 
+@lru_cache(maxsize=65536)
 def _is_syllable(word: str) -> bool:
     """True when ``word`` (letters only) is shaped like a Vietnamese syllable with at most one tone,
     placed where Vietnamese can place it."""
@@ -165,6 +168,7 @@ def _is_syllable(word: str) -> bool:
     return not (tone_at == m.end(2) - 1 and m.group(2) in _NO_FINAL_TONE)
 
 
+@lru_cache(maxsize=65536)
 def _all_syllables(text: str) -> bool:
     parts = _LETTERS_RE.findall(text)
     return bool(parts) and all(_is_syllable(p) for p in parts)
@@ -251,17 +255,17 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
 
     Word classes: U real Unicode (beyond Latin-1), A ASCII, L has a legacy marker, ? ambiguous (only letters
     that are valid Vietnamese Unicode too, e.g. "héi" = TCVN3 "hội"). In a field without Unicode words every
-    ? word is legacy; in a mixed field a ? word is converted when its nearest non-ASCII neighbours are all legacy and it
-    then reads as Vietnamese syllables, or when it is not Vietnamese as Unicode but is once decoded."""
+    ? word is legacy; in a mixed field a ? word is converted when its nearest non-ASCII neighbours are all
+    legacy and it then reads as Vietnamese syllables, or when it is not Vietnamese as Unicode but is once decoded."""
     decode = from_tcvn3 if kind == "tcvn3" else from_vni
     markers = _TCVN3_MARKER_RE if kind == "tcvn3" else _VNI_MARKER_RE
     words = value.split(" ")
     classes = []
     for w in words:
-        if _BEYOND_LATIN1_RE.search(w):
-            classes.append("U")
-        elif not _HIGH_LATIN1_RE.search(w):
+        if w.isascii():
             classes.append("A")
+        elif _BEYOND_LATIN1_RE.search(w):
+            classes.append("U")
         elif markers.search(w):
             classes.append("L")
         else:
@@ -271,7 +275,8 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
         for i, c in enumerate(classes):
             if c != "?":
                 continue
-            near = [x for x in classes[i + 1:] if x in "UL"][:1] + [x for x in reversed(classes[:i]) if x in "UL"][:1]
+            near = [x for x in classes[i + 1:] if x in "UL"][:1]
+            near += [x for x in reversed(classes[:i]) if x in "UL"][:1]
             decoded = decode(words[i])
             plausible = _all_syllables(words[i]) and not _ODD_CASE_RE.search(words[i])
             if (near and set(near) == {"L"} and _all_syllables(decoded)) or (
@@ -282,11 +287,11 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
         classes = ["L" if c == "?" else c for c in classes]
     out = []
     for i, (word, c) in enumerate(zip(words, classes, strict=True)):
-        if c != "L" and not (c == "?" and not mixed):
+        if c == "A" or c == "U" or (c == "?" and mixed):
             out.append(word)
             continue
         decoded = decode(word)
-        if kind == "tcvn3":
+        if kind == "tcvn3" and not word.islower():
             # ABC typed capitals with lower-case codes in an upper-case font: restore all-caps words.
             caps = _caps(word)
             neighbours = [_caps(words[j]) for j in (i - 1, i + 1) if 0 <= j < len(words)]
@@ -296,7 +301,7 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
     return " ".join(out), mixed
 
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_BEFORE_RE = re.compile(r" +([,;:!?)\]}])")
 _SPACE_AFTER_RE = re.compile(r"([(\[{]) +")
@@ -354,9 +359,12 @@ def _normalize(value: str, multiline: bool) -> TextResult:
         if text != value:
             steps.append("whitespace")
         return TextResult(text, value, "ascii", tuple(steps))
-    text = unicodedata.normalize("NFC", value)
-    if text != value:
+    text = _CONTROL_RE.sub("", value.translate(_ZERO_WIDTH))  # invisible junk first: it would split words
+    cleaned = text != value
+    nfc = unicodedata.normalize("NFC", text)
+    if nfc != text:
         steps.append("nfc")
+    text = nfc
     encoding = "unicode"
     kind = _legacy_kind(text)
     if kind is not None:
@@ -368,7 +376,7 @@ def _normalize(value: str, multiline: bool) -> TextResult:
             steps.append(f"legacy:{kind}")
         text = converted
     tidy = _tidy(text, multiline)
-    if tidy != text:
+    if tidy != text or cleaned:
         steps.append("whitespace")
     return TextResult(tidy, value, encoding, tuple(steps))
 

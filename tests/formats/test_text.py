@@ -24,7 +24,8 @@ from docexchange.formats.text import (
 NON_ASCII_LETTERS = sorted(ch for ch in VIETNAMESE_LETTERS if not ch.isascii())
 LOWER = [ch for ch in NON_ASCII_LETTERS if ch.islower()]
 UPPER = [ch for ch in NON_ASCII_LETTERS if ch.isupper()]
-SENTENCE = "Cộng hòa xã hội chủ nghĩa Việt Nam. Độc lập - Tự do - Hạnh phúc. QUYẾT ĐỊNH Về việc ban hành quy chế"
+SENTENCE = ("Cộng hòa xã hội chủ nghĩa Việt Nam. Độc lập - Tự do - Hạnh phúc. "
+            "QUYẾT ĐỊNH Về việc ban hành quy chế")
 
 
 def test_alphabet_size() -> None:
@@ -129,7 +130,8 @@ def test_bytes_input() -> None:
     assert normalize_field(encode_vni(SENTENCE).encode("cp1252")).value == SENTENCE
 
 
-vn_text = st.text(alphabet=st.sampled_from(sorted(VIETNAMESE_LETTERS) + list("0123456789 .,-/:()")), max_size=80)
+vn_text = st.text(alphabet=st.sampled_from(sorted(VIETNAMESE_LETTERS) + list("0123456789 .,-/:()")),
+                  max_size=80)
 
 
 @settings(max_examples=400, deadline=None)
@@ -145,7 +147,7 @@ def test_property_real_unicode_never_mangled(value: str) -> None:
 def test_property_ascii_only_whitespace(value: str) -> None:
     r = normalize_field(value)
     assert r.encoding == "ascii"
-    assert r.value.split() == " ".join(value.split()).replace(" ,", ",").split() or r.value == t._tidy(value, False)
+    assert r.value == t._tidy(value, False)
     assert r.value.replace(" ", "") == value.replace(" ", "")
 
 
