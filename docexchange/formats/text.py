@@ -256,7 +256,8 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
     Word classes: U real Unicode (beyond Latin-1), A ASCII, L has a legacy marker, ? ambiguous (only letters
     that are valid Vietnamese Unicode too, e.g. "héi" = TCVN3 "hội"). In a field without Unicode words every
     ? word is legacy; in a mixed field a ? word is converted when its nearest non-ASCII neighbours are all
-    legacy and it then reads as Vietnamese syllables, or when it is not Vietnamese as Unicode but is once decoded."""
+    legacy and it then reads as Vietnamese syllables, or when it is not Vietnamese as Unicode but is once
+    decoded."""
     decode = from_tcvn3 if kind == "tcvn3" else from_vni
     markers = _TCVN3_MARKER_RE if kind == "tcvn3" else _VNI_MARKER_RE
     words = value.split(" ")
