@@ -1,8 +1,9 @@
 """LibreOffice UNO conversion worker (runs under the system python3 that has Debian's ``python3-uno``).
 
 Standalone on purpose: it must not import docexchange (the service's venv is not on its path).
-Protocol: one JSON object per line on stdin ``{"src", "dst", "filter"}``; one per line on stdout ``{"ok": true}`` or
-``{"ok": false, "error": "..."}``. The first line it writes is ``{"ready": true}`` once soffice answers.
+Protocol: one JSON object per line on stdin ``{"src", "dst", "filter"}``; one per line on stdout
+``{"ok": true}`` or ``{"ok": false, "error": "..."}``. Its first line is
+``{"ready": true}`` once soffice answers.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each slot is one ``soffice`` (private profile dir, listening on a private UNO pipe) plus one driver process
 (``_uno_worker.py`` under the system python3 that has Debian's ``python3-uno``). A conversion takes a slot,
 so at most ``size`` run at once. A conversion that exceeds its time limit gets both processes of its slot
-killed (whole process groups) and a clear error; the slot restarts on its next use, so later conversions still work.
+killed (whole process groups) and a clear error; the slot restarts on its next use, so later conversions
+still work.
 """
 
 from __future__ import annotations

@@ -219,6 +219,29 @@ _CP1252_FIX = {
 
 
 # ---------------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=262144)
+def _word(word: str, kind: str) -> tuple[str, str, bool, bool, int]:
+    """Per-word facts, cached (Vietnamese text is made of a few thousand distinct syllables):
+    (class, decoded, decoded reads as Vietnamese, plausible as Unicode, caps). Classes: A ASCII, U real
+    Unicode (beyond Latin-1), L carries a marker of ``kind``, ? ambiguous (letters valid in Unicode too,
+    e.g. "héi" = TCVN3 "hội"). caps: -1 if any lower-case ASCII letter, else the count of upper-case ones."""
+    caps = 0
+    for ch in word:
+        if "a" <= ch <= "z":
+            caps = -1
+            break
+        caps += "A" <= ch <= "Z"
+    if word.isascii():
+        return "A", word, False, True, caps
+    if _BEYOND_LATIN1_RE.search(word):
+        return "U", word, False, True, caps
+    markers = _TCVN3_MARKER_RE if kind == "tcvn3" else _VNI_MARKER_RE
+    decoded = from_tcvn3(word) if kind == "tcvn3" else from_vni(word)
+    cls = "L" if markers.search(word) else "?"
+    plausible = _all_syllables(word) and not _ODD_CASE_RE.search(word)
+    return cls, decoded, _all_syllables(decoded), plausible, caps
+
+
 def _legacy_kind(value: str) -> str | None:
     """Which legacy encoding the field shows evidence of (markers), or None."""
     t = _TCVN3_MARKER_RE.search(value) is not None
@@ -229,48 +252,30 @@ def _legacy_kind(value: str) -> str | None:
     # legacy only if at least half of them do (so "Müller" or "straße" in Unicode text is left alone).
     best: str | None = None
     best_score = 0
-    for kind, seen, markers, decode in (("tcvn3", t, _TCVN3_MARKER_RE, from_tcvn3),
-                                        ("vni", v, _VNI_MARKER_RE, from_vni)):
+    words = value.split()
+    for kind, seen in (("tcvn3", t), ("vni", v)):
         if not seen:
             continue
-        marked = [w for w in _WORD_RE.findall(value) if markers.search(w) and not _BEYOND_LATIN1_RE.search(w)]
-        good = sum(_all_syllables(decode(w)) for w in marked)
-        if marked and 2 * good >= len(marked) and good > best_score:
+        marked = good = 0
+        for w in words:
+            cls, _, ok, _, _ = _word(w, kind)
+            if cls == "L":
+                marked += 1
+                good += ok
+        if marked and 2 * good >= marked and good > best_score:
             best, best_score = kind, good
     return best
-
-
-def _caps(word: str) -> int:
-    """-1: has lower-case ASCII letters; otherwise the number of upper-case ASCII letters."""
-    upper = 0
-    for ch in word:
-        if "a" <= ch <= "z":
-            return -1
-        upper += "A" <= ch <= "Z"
-    return upper
 
 
 def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
     """Convert the legacy words of ``value``; returns (text, whether any Unicode word was kept).
 
-    Word classes: U real Unicode (beyond Latin-1), A ASCII, L has a legacy marker, ? ambiguous (only letters
-    that are valid Vietnamese Unicode too, e.g. "héi" = TCVN3 "hội"). In a field without Unicode words every
-    ? word is legacy; in a mixed field a ? word is converted when its nearest non-ASCII neighbours are all
-    legacy and it then reads as Vietnamese syllables, or when it is not Vietnamese as Unicode but is once
-    decoded."""
-    decode = from_tcvn3 if kind == "tcvn3" else from_vni
-    markers = _TCVN3_MARKER_RE if kind == "tcvn3" else _VNI_MARKER_RE
+    In a field without Unicode words every ambiguous (?) word is legacy; in a mixed field a ? word is
+    converted when its nearest non-ASCII neighbours are all legacy and it then reads as Vietnamese
+    syllables, or when it is not Vietnamese as Unicode but is once decoded."""
     words = value.split(" ")
-    classes = []
-    for w in words:
-        if w.isascii():
-            classes.append("A")
-        elif _BEYOND_LATIN1_RE.search(w):
-            classes.append("U")
-        elif markers.search(w):
-            classes.append("L")
-        else:
-            classes.append("?")
+    info = [_word(w, kind) for w in words]
+    classes = [i[0] for i in info]
     mixed = "U" in classes
     if mixed:
         for i, c in enumerate(classes):
@@ -278,39 +283,35 @@ def _convert_legacy(value: str, kind: str) -> tuple[str, bool]:
                 continue
             near = [x for x in classes[i + 1:] if x in "UL"][:1]
             near += [x for x in reversed(classes[:i]) if x in "UL"][:1]
-            decoded = decode(words[i])
-            plausible = _all_syllables(words[i]) and not _ODD_CASE_RE.search(words[i])
-            if (near and set(near) == {"L"} and _all_syllables(decoded)) or (
-                not plausible and _all_syllables(decoded)
-            ):
+            _, _, ok, plausible, _ = info[i]
+            if ok and ((near and set(near) == {"L"}) or not plausible):
                 classes[i] = "L"
-    else:
-        classes = ["L" if c == "?" else c for c in classes]
     out = []
-    for i, (word, c) in enumerate(zip(words, classes, strict=True)):
+    last = len(words) - 1
+    for i, c in enumerate(classes):
         if c == "A" or c == "U" or (c == "?" and mixed):
-            out.append(word)
+            out.append(words[i])
             continue
-        decoded = decode(word)
-        if kind == "tcvn3" and not word.islower():
+        decoded = info[i][1]
+        caps = info[i][4]
+        if kind == "tcvn3" and caps > 0:
             # ABC typed capitals with lower-case codes in an upper-case font: restore all-caps words.
-            caps = _caps(word)
-            neighbours = [_caps(words[j]) for j in (i - 1, i + 1) if 0 <= j < len(words)]
-            if caps >= 2 or (caps == 1 and neighbours and all(n >= 2 for n in neighbours)):
+            neighbours = [info[j][4] for j in (i - 1, i + 1) if 0 <= j <= last]
+            if caps >= 2 or (neighbours and all(n >= 2 for n in neighbours)):
                 decoded = decoded.upper()
         out.append(decoded)
     return " ".join(out), mixed
 
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Invisible junk: C0 controls other than tab/newline/CR, DEL, zero-width characters and the BOM.
+_INVISIBLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 _SPACE_BEFORE_RE = re.compile(r" +([,;:!?)\]}])")
 _SPACE_AFTER_RE = re.compile(r"([(\[{]) +")
 _INLINE_WS_RE = re.compile(r"[^\S\n]+")
 
 
 def _tidy(value: str, multiline: bool) -> str:
-    value = _CONTROL_RE.sub("", value.translate(_ZERO_WIDTH))
+    value = _INVISIBLE_RE.sub("", value)
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
         lines = [_INLINE_WS_RE.sub(" ", line).strip() for line in value.split("\n")]
@@ -360,7 +361,7 @@ def _normalize(value: str, multiline: bool) -> TextResult:
         if text != value:
             steps.append("whitespace")
         return TextResult(text, value, "ascii", tuple(steps))
-    text = _CONTROL_RE.sub("", value.translate(_ZERO_WIDTH))  # invisible junk first: it would split words
+    text = _INVISIBLE_RE.sub("", value)  # invisible junk first: it would split words
     cleaned = text != value
     nfc = unicodedata.normalize("NFC", text)
     if nfc != text:
