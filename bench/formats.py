@@ -1,4 +1,5 @@
-"""Benchmarks for docexchange.formats (interfaces.md): pooled LibreOffice vs cold soffice, text normalization."""
+"""Benchmarks for docexchange.formats (interfaces.md): pooled LibreOffice vs cold soffice, text
+normalization."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from docexchange.formats.text import encode_tcvn3, encode_vni, normalize_field  
 
 PARAGRAPH = (
     "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015; căn cứ Nghị định số 30/2020/NĐ-CP "
-    "ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư; xét đề nghị của Chánh Văn phòng Ủy ban nhân dân "
-    "tỉnh, Ủy ban nhân dân tỉnh quyết định ban hành quy chế làm việc, tiếp nhận và xử lý văn bản điện tử."
+    "ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư; xét đề nghị của Chánh Văn phòng "
+    "Ủy ban nhân dân tỉnh, Ủy ban nhân dân tỉnh quyết định ban hành quy chế làm việc, "
+    "tiếp nhận và xử lý văn bản điện tử."
 )
 PDFA2 = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
@@ -85,7 +87,8 @@ def docx_pool_vs_cold(quick: bool) -> dict[str, object]:
         return {
             "name": "formats.docx_pool_vs_cold", "unit": "ratio",
             "value": round(sum(pool_times) / sum(cold_times), 3),
-            "baseline": f"one cold `soffice --headless --convert-to` per file, same {n} three-page DOCX, same run",
+            "baseline": f"one cold `soffice --headless --convert-to` per file, same {n} three-page DOCX, "
+                        "same run, one file at a time in both",
             "target": 0.4, "better": "lower", "files": n, "quick": quick,
             "pool_median_s": round(statistics.median(pool_times), 3),
             "cold_median_s": round(statistics.median(cold_times), 3),
@@ -129,7 +132,8 @@ def text_normalize_mb_s(quick: bool) -> dict[str, object]:
     per_kind = {k: round(rate(v * 2000), 2) for k, v in kinds.items()}
     return {
         "name": "formats.text_normalize_mb_s", "unit": "MB/s", "value": round(rate(corpus), 2),
-        "baseline": "one core; mix 60% Unicode NFC, 10% NFD, 20% TCVN3, 10% VNI metadata fields (UTF-8 bytes)",
+        "baseline": "one core; mix 60% Unicode NFC, 10% NFD, 20% TCVN3, 10% VNI metadata fields "
+                    "(UTF-8 bytes)",
         "target": 1, "better": "higher", "corpus_mb": round(size / 1e6, 2),
         "per_kind_mb_s": per_kind, "quick": quick,
     }

@@ -194,6 +194,9 @@ class OfficePool:
             dst.unlink(missing_ok=True)
             limit = self.timeout if timeout is None else timeout
             slot.convert(src.resolve(), dst.resolve(), import_filter, limit)
+        except BaseException:
+            dst.unlink(missing_ok=True)  # never leave a partial PDF behind
+            raise
         finally:
             self._slots.put(slot)
         if not dst.is_file() or dst.stat().st_size == 0:

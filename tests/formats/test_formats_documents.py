@@ -110,7 +110,7 @@ def test_hanging_conversion_is_killed_and_next_works(tmp_path: Path, office_pool
         ok = normalize_document(make_docx(tmp_path / f"ok{i}.docx", [VN_TITLE]), "ok.docx",
                                 out_dir=tmp_path / f"ok{i}", pool=office_pool)
         assert VN_TITLE in pdftotext(ok.pdf_path)
-    assert all(s.alive for s in office_pool._all) or sum(s.alive for s in office_pool._all) >= 1
+    assert all(s.alive for s in office_pool._all)  # the killed slot was restarted and used
 
 
 def _alive(pid: int) -> bool:
@@ -332,3 +332,39 @@ def test_ocr_text_layer(tmp_path: Path) -> None:
     assert isinstance(result, NormalizedDocument) and result.pages == 1
     text = pdftotext(result.pdf_path)
     assert "Việt Nam" in text
+
+
+def test_converted_pdf_signs_and_pdfsig_validates(tmp_path: Path, office_pool: OfficePool) -> None:
+    import datetime
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Văn thư UBND tỉnh")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore())
+    doc = normalize_document(make_docx(tmp_path / "qd.docx", [VN_TITLE]), "qd.docx", out_dir=tmp_path / "out",
+                             pool=office_pool)
+    signed = tmp_path / "signed.pdf"
+    with doc.pdf_path.open("rb") as inf, signed.open("wb") as outf:
+        signers.sign_pdf(IncrementalPdfFileWriter(inf), signers.PdfSignatureMetadata(field_name="Sig1"),
+                         signer=signer, output=outf)
+    out = subprocess.run(["pdfsig", str(signed)], capture_output=True, text=True).stdout
+    assert "Signature is Valid." in out
+    with pikepdf.open(signed) as pdf:
+        assert pdf.open_metadata()["pdfaid:part"] == "2"
