@@ -3,7 +3,7 @@
 # Usage: scripts/setup-system.sh [runtime|test]
 set -euo pipefail
 mode="${1:-test}"
-runtime_pkgs=(poppler-utils qpdf ghostscript fonts-liberation2 fonts-noto-core libreoffice-writer-nogui
+runtime_pkgs=(poppler-utils qpdf ghostscript fonts-liberation2 fonts-noto-core libreoffice-writer-nogui python3-uno
               tesseract-ocr tesseract-ocr-vie xmlsec1 opensc softhsm2 libnss3-tools)
 test_pkgs=(postgresql chromium)
 pkgs=("${runtime_pkgs[@]}")
