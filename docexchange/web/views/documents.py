@@ -32,6 +32,7 @@ NAV = [
     NavItem("outbox", _l("Outgoing documents"), "web_docs.outbox", frozenset({"clerk", "admin"}), 10),
     NavItem("new", _l("New document"), "web_docs.new", frozenset({"clerk"}), 20),
     NavItem("waiting", _l("Waiting for my signature"), "web_docs.waiting", frozenset({"signer"}), 10),
+    NavItem("my_docs", _l("Documents I sign"), "web_docs.outbox", frozenset({"signer"}), 15),
     NavItem("register_out", _l("Outgoing register"), "web_docs.register", frozenset({"clerk", "admin"}), 40),
 ]
 PAGE_SIZE = 50
