@@ -88,6 +88,10 @@ def test_clerk_uploads_signer_previews(browser, live_node, shots: Path, tmp_path
     assert page.locator("h1").inner_text() == "Tờ trình: Đề nghị phê duyệt kế hoạch năm 2027"
     assert page.get_by_text("Đã tạo dự thảo.").is_visible()
     assert page.locator(".badge.urgency-2").inner_text() == "Thượng khẩn"
+    for i in range(3):
+        img = page.locator("img.page").nth(i)
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     page.screenshot(path=str(shots / "document-clerk-1366.png"), full_page=True)
     no_overflow(page)
     page.get_by_role("link", name="Văn bản đi", exact=True).click()

@@ -437,3 +437,17 @@ def test_translations_compiled_and_complete() -> None:
     used = {msg for _f, _l, msg, *_ in extract_from_dir(str(root), method_map, keywords=keywords) if msg}
     missing = sorted(m for m in used if not po_map.get(m))
     assert not missing, f"untranslated: {missing}"
+
+
+def test_clerk_flow_on_both_databases(node) -> None:  # type: ignore[no-untyped-def]
+    """Login, draft upload, filters (dates compared in Vietnam time), detail, ledger: SQLite and PostgreSQL."""
+    password = node.extensions["docexchange"].secrets["demo_password"]
+    c = node.test_client()
+    web_login(c, CLERK, password)
+    url = _doc_url(c, "Kiểm tra trên hai cơ sở dữ liệu")
+    assert "Kiểm tra trên hai cơ sở dữ liệu" in text(c.get(url))
+    assert "Kiểm tra trên hai cơ sở dữ liệu" in text(c.get("/documents?status=draft&urgency=0&from=2020-01-01"))
+    assert "Kiểm tra trên hai cơ sở dữ liệu" not in text(c.get("/documents?to=2020-01-01"))
+    a = node.test_client()
+    web_login(a, AUDITOR, password)
+    assert 'class="verdict ok"' in text(a.get("/ledger?verify=1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -36,7 +37,8 @@ def home_url(role: str) -> str:
     items = nav_for(current_app.extensions["docexchange_web"]["nav"], role)
     if not items:
         return url_for("web_auth.login")
-    return url_for(items[0].endpoint, **items[0].values)
+    values: dict[str, Any] = dict(items[0].values)
+    return url_for(items[0].endpoint, **values)
 
 
 @bp.get("/")

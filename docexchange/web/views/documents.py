@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from typing import BinaryIO, cast
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -84,7 +85,7 @@ def outbox() -> str:
     pg = int(args["page"]) if args["page"].isdigit() and int(args["page"]) > 0 else 1
     return render_template("documents/list.html", rows=rows, total=total, args=args, statuses=STATUSES,
                            urgencies=sorted(URGENCY), page_no=pg, pages=max(1, -(-total // PAGE_SIZE)),
-                           title=_("Outgoing documents"))
+                           title=_("Documents I sign") if p.role == "signer" else _("Outgoing documents"))
 
 
 @bp.get("/waiting")
@@ -143,11 +144,12 @@ def create() -> Response | str | tuple[str, int] | tuple[Response, int]:
             recipients=sorted(set(form.getlist("recipients"))), signer_username=form.get("signer", ""),
             authority_marker=form.get("authority_marker", ""), signer_position=form.get("signer_position", "")[:100],
             urgency=urgency, notation_suffix=form.get("notation_suffix", "").strip()[:20],
-            attachments=[(a.filename or f"attachment-{i + 1}.pdf", a.stream)
+            attachments=[(a.filename or f"attachment-{i + 1}.pdf", cast(BinaryIO, a.stream))
                          for i, a in enumerate(request.files.getlist("attachments")) if a.filename])
         svc = services()
         with svc.db.transaction() as s:
-            doc = service.create_draft(s, engine.deps_for(svc), p, upload.stream, upload.filename, meta)
+            doc = service.create_draft(s, engine.deps_for(svc), p, cast(BinaryIO, upload.stream),
+                                       upload.filename, meta)
             public_id = doc.public_id
     except DomainError as exc:
         if _wants_json():
