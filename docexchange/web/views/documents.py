@@ -110,7 +110,10 @@ def _form_context(p: Principal) -> dict[str, object]:
                                         .order_by(User.full_name)).scalars() if "signer" in u.role_set]
         agencies = list(s.execute(select(Agency).where(Agency.id != p.agency_id).order_by(Agency.name)).scalars())
         s.expunge_all()
-    return {"signers": signers, "agencies": agencies, "doc_types": DOC_TYPES, "markers": AUTHORITY_MARKERS,
+    can_convert = engine.deps_for(services()).normalize is not None
+    return {"signers": signers, "agencies": agencies, "can_convert": can_convert,
+            "accept": ".pdf,.docx,.doc,.odt,.rtf,.txt,.xlsx,.ods,.jpg,.jpeg,.png,.tif,.tiff" if can_convert
+            else ".pdf,application/pdf", "doc_types": DOC_TYPES, "markers": AUTHORITY_MARKERS,
             "marker_labels": AUTHORITY_LABELS, "urgencies": sorted(URGENCY)}
 
 
