@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
 import pytest
 
 from tests.web.conftest import make_pdf
@@ -65,7 +66,7 @@ def test_clerk_uploads_signer_previews(browser, live_node, shots: Path, tmp_path
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     page.get_by_role("link", name="Văn bản mới").click()
-    page.get_by_label("Tệp văn bản (PDF)").set_input_files(str(pdf))
+    page.get_by_label(re.compile(r"^Tệp văn bản \(PDF")).set_input_files(str(pdf))
     page.get_by_label("Loại văn bản").select_option("Tờ trình")
     page.get_by_label("Độ khẩn").select_option("2")
     page.get_by_label("Trích yếu nội dung").fill("Đề nghị phê duyệt kế hoạch năm 2027")

@@ -189,7 +189,7 @@ def test_draft_errors_change_nothing(web_app, password: str) -> None:
     with svc.db.transaction() as s:
         before = s.execute(select(func.count()).select_from(Document)).scalar_one()
     bad = create_draft(c, "Không phải PDF", pdf=b"hello, not a pdf")
-    assert bad.status_code == 400 and "không phải định dạng PDF" in text(bad)
+    assert bad.status_code == 400 and "Định dạng tệp không được hỗ trợ" in text(bad)
     assert 'value="Không phải PDF"' not in text(bad) and "Không phải PDF</textarea>" in text(bad)  # form kept
     bad = create_draft(c, "Nơi nhận lạ", recipients=("999.99.99.Z99",))
     assert bad.status_code == 400 and "999.99.99.Z99" in text(bad)

@@ -112,7 +112,7 @@ def _form_context(p: Principal) -> dict[str, object]:
         s.expunge_all()
     can_convert = engine.deps_for(services()).normalize is not None
     return {"signers": signers, "agencies": agencies, "can_convert": can_convert,
-            "accept": ".pdf,.docx,.doc,.odt,.rtf,.txt,.xlsx,.ods,.jpg,.jpeg,.png,.tif,.tiff" if can_convert
+            "accept": ".pdf,.docx,.doc,.odt,.rtf,.jpg,.jpeg,.png,.tif,.tiff" if can_convert
             else ".pdf,application/pdf", "doc_types": DOC_TYPES, "markers": AUTHORITY_MARKERS,
             "marker_labels": AUTHORITY_LABELS, "urgencies": sorted(URGENCY)}
 
