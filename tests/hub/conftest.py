@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.hub._hubutil import HubProcess, next_code
 
 from docexchange.axis.client import HubClient
+from tests.hub._hubutil import HubProcess, next_code
 
 PG_URL = os.environ.get("DOCEXCHANGE_TEST_PG_URL")
 

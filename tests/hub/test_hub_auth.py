@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from tests.hub._hubutil import HubProcess, next_code
 
 from docexchange.axis.client import HubAuthError, HubClient
 from docexchange.axis.hub import signing
+from tests.hub._hubutil import HubProcess, next_code
 
 
 def _post(

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from tests.hub._hubutil import HubProcess, edoc, status
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from docexchange.axis.client import HubAuthError, HubBadRequest, HubConflict, HubNotFound
+from tests.hub._hubutil import HubProcess, edoc, status
 
 
 def _self_signed_pem(cn: str) -> str:

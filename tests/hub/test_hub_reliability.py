@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.hub._hubutil import HubProcess, edoc, next_code, write_big_edoc
 
 from docexchange.axis.client import HubBadRequest, HubClient, SendReceipt
+from tests.hub._hubutil import HubProcess, edoc, next_code, write_big_edoc
 
 
 def _agency(hub: HubProcess, **client_kw: float) -> tuple[str, HubClient]:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.hub._hubutil import HubProcess, edoc, status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect
@@ -23,6 +22,7 @@ from docexchange.axis.hub.settings import HubSettings
 from docexchange.blobstore import BlobStore
 from docexchange.db import Database
 from docexchange.errors import BadInput, NotFound
+from tests.hub._hubutil import HubProcess, edoc, status
 
 
 def test_header_of_every_fixture(shared_dir: Path) -> None:

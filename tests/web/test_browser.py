@@ -4,9 +4,9 @@ are checked for sideways overflow at 1366x768 and 390x844. Screenshots go to art
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import re
 import pytest
 
 from tests.web.conftest import make_pdf
