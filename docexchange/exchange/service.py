@@ -1,0 +1,486 @@
+"""The node side of the axis, as plain functions (no Flask): package outgoing documents into the outbox,
+send them, receive and verify incoming packages, register them, and exchange status feedback.
+
+Receipt rules (domain-vn.md §7.2, Decree 30 Art. 21.2): every PDF signature must validate (integrity, chain to
+the configured anchors, not revoked); the main document needs an agency (organisation) signature; each separate
+attachment needs an agency signature. Failure → status 02 with the reason in Vietnamese, nothing registered.
+Success → 01 at once, then 03 when registered. A verdict that cannot be reached now (INDETERMINATE, e.g. the
+OCSP responder is down) leaves the package unacknowledged on the hub, to be retried; it is never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography import x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..axis.client import HubClient, HubError, HubUnavailable, IntegrityMismatch, ReceivedItem
+from ..axis.edxml import (
+    Attachment,
+    EdocMessage,
+    Organ,
+    ParsedPackage,
+    ResponseFor,
+    StaffInfo,
+    StatusMessage,
+    build_edoc,
+    build_status,
+    default_document_id,
+    parse_package,
+)
+from ..blobstore import BlobStore
+from ..db import Database, utcnow
+from ..documents.models import Document
+from ..documents.numbering import next_number
+from ..errors import Conflict, NotFound
+from ..ledger import Ledger
+from ..models import Agency, User
+from ..pki.ca import Identity
+from ..signing.validation import ValidationPolicy, validate_pdf
+from .models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
+from .outbox import claim, mark_failed_attempt, mark_sent
+
+log = logging.getLogger("docexchange.exchange")
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+INCOMING_SERIES = "so-den"
+
+
+@dataclass
+class ExchangeDeps:
+    db: Database
+    blobs: BlobStore
+    ledger: Ledger
+    hub_url: str
+    policy: ValidationPolicy
+    anchors: list[x509.Certificate] = field(default_factory=list)
+    auto_register: bool = True
+    client_factory: Callable[[Agency], HubClient] | None = None
+
+    def client(self, agency: Agency) -> HubClient:
+        if self.client_factory is not None:
+            return self.client_factory(agency)
+        assert agency.hub_system_id and agency.hub_secret
+        return HubClient(self.hub_url, agency.hub_system_id, agency.hub_secret, retries=2)
+
+
+# ---------------------------------------------------------------------------------------------- sending
+def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity,
+                          actor: str) -> OutboxItem | None:
+    """Called inside the issuance transaction: build the signed edXML package and write its outbox row, so
+    issuing and queueing commit together."""
+    recipients = json.loads(doc.recipients)
+    if not recipients:
+        return None
+    agency = session.get(Agency, doc.agency_id)
+    assert agency is not None and doc.issued_sha256 and doc.number is not None and doc.issued_at is not None
+    names = dict(session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(recipients))).all())
+    signer = session.get(User, doc.signer_user_id) if doc.signer_user_id else None
+    files = [Attachment(name=f"{doc.number_text.replace('/', '_')}.pdf" if doc.number_text else "vanban.pdf",
+                        content_type="application/pdf", data=deps.blobs.path_for(doc.issued_sha256),
+                        description="Văn bản chính")]
+    for att in doc.attachments:
+        assert att.sealed_sha256
+        files.append(Attachment(name=att.name, content_type="application/pdf",
+                                data=deps.blobs.path_for(att.sealed_sha256), description="Phụ lục / tệp đính kèm"))
+    issued_local = doc.issued_at.astimezone(VN)
+    msg = EdocMessage(
+        sender=Organ(organ_id=agency.code, organ_name=agency.name, email=agency.email or None),
+        recipients=[Organ(organ_id=c, organ_name=names.get(c)) for c in recipients],
+        code_number=f"{doc.number:02d}", code_notation=doc.notation or "",
+        promulgation_date=issued_local.date(), promulgation_place=agency.place or None,
+        subject=doc.subject, type_code=1, type_name=doc.type_name,
+        signer_position=" ".join(x for x in (doc.authority_marker, doc.signer_position) if x) or "Lãnh đạo",
+        signer_full_name=signer.full_name if signer else "",
+        signer_competence=doc.authority_marker or None, priority=doc.urgency, page_amount=doc.page_count,
+        attachments=files)
+    msg.document_id = default_document_id(msg)
+    package = build_edoc(msg, seal)
+    sha = deps.blobs.put_bytes(package)
+    doc.edxml_document_id = msg.document_id
+    item = OutboxItem(agency_id=doc.agency_id, kind="edoc", document_id=doc.id, edxml_document_id=msg.document_id,
+                      package_sha256=sha, package_size=len(package))
+    session.add(item)
+    deps.ledger.append(session, actor=actor, agency_code=agency.code, action="package_queued",
+                       object_type="edxml", object_id=msg.document_id, object_sha256=sha,
+                       details={"recipients": recipients})
+    return item
+
+
+def queue_status(session: Session, deps: ExchangeDeps, incoming: IncomingDocument, code: str,
+                 description: str, actor: str, staff: str | None = None) -> OutboxItem:
+    agency = session.get(Agency, incoming.agency_id)
+    assert agency is not None
+    number = incoming.number_notation or ""
+    promulgation = date.fromisoformat(incoming.promulgation_date) if incoming.promulgation_date else None
+    msg = StatusMessage(
+        sender=Organ(organ_id=agency.code, organ_name=agency.name),
+        response_for=ResponseFor(organ_id=incoming.sender_code, code=number or incoming.edxml_document_id,
+                                 promulgation_date=promulgation, document_id=incoming.edxml_document_id),
+        status_code=code, timestamp=utcnow().astimezone(VN).replace(tzinfo=None, microsecond=0),
+        description=description[:500],
+        staff=StaffInfo(department="Văn thư", staff=staff or actor))
+    package = build_status(msg)
+    sha = deps.blobs.put_bytes(package)
+    item = OutboxItem(agency_id=incoming.agency_id, kind="status", incoming_id=incoming.id, status_code=code,
+                      edxml_document_id=incoming.edxml_document_id, package_sha256=sha, package_size=len(package))
+    session.add(item)
+    deps.ledger.append(session, actor=actor, agency_code=agency.code, action=f"status_{code}_queued",
+                       object_type="edxml", object_id=incoming.edxml_document_id, object_sha256=sha,
+                       details={"description": description[:500]})
+    return item
+
+
+def send_pending(deps: ExchangeDeps, owner: str, limit: int = 20) -> int:
+    """One pass of the sender worker. Returns how many packages reached the hub."""
+    with deps.db.transaction() as s:
+        claimed = claim(s, owner, limit=limit)
+        agencies = {a.id: a for a in s.execute(select(Agency).where(
+            Agency.id.in_({c.agency_id for c in claimed}))).scalars()}
+    sent = 0
+    for item in claimed:
+        agency = agencies[item.agency_id]
+        try:
+            receipt = deps.client(agency).send_edoc(deps.blobs.path_for(item.package_sha256))
+        except HubUnavailable as exc:
+            with deps.db.transaction() as s:
+                mark_failed_attempt(s, item.id, f"hub unavailable: {exc}", permanent=False)
+            continue
+        except HubError as exc:
+            permanent = exc.status in (400, 403, 404, 409, 413)
+            with deps.db.transaction() as s:
+                row = mark_failed_attempt(s, item.id, f"{exc.status} {exc}", permanent=permanent)
+                if row is not None and row.state == "failed":
+                    deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_failed",
+                                       object_type="edxml", object_id=row.edxml_document_id,
+                                       object_sha256=row.package_sha256, details={"error": str(exc)[:500]})
+            continue
+        except OSError as exc:
+            with deps.db.transaction() as s:
+                mark_failed_attempt(s, item.id, f"network: {exc}", permanent=False)
+            continue
+        with deps.db.transaction() as s:
+            row = mark_sent(s, item.id, owner, receipt.doc_id)
+            if row is not None:
+                deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_sent",
+                                   object_type="edxml", object_id=row.edxml_document_id,
+                                   object_sha256=row.package_sha256,
+                                   details={"hub_doc_id": receipt.doc_id, "duplicate": receipt.duplicate})
+                sent += 1
+    return sent
+
+
+# -------------------------------------------------------------------------------------------- receiving
+@dataclass
+class FileVerdict:
+    name: str
+    sha256: str
+    role: str  # main | attachment
+    indication: str
+    has_agency_signature: bool
+    report: dict[str, object]
+
+
+def _verify_files(deps: ExchangeDeps, parsed: ParsedPackage, work: Path) -> list[FileVerdict]:
+    verdicts: list[FileVerdict] = []
+    pdfs = [a for a in parsed.attachments if a.is_pdf]
+    for i, att in enumerate(pdfs):
+        path = work / f"f{i}.pdf"
+        with open(path, "wb") as out:
+            assert att.stream is not None
+            att.stream.seek(0)
+            while chunk := att.stream.read(1 << 20):
+                out.write(chunk)
+        report = validate_pdf(path, deps.policy, name=att.name or f"file{i}.pdf")
+        seal = any(sig.signer is not None and sig.signer.is_organization_seal and sig.indication == "TOTAL_PASSED"
+                   for sig in report.signatures)
+        verdicts.append(FileVerdict(att.name or f"file{i}.pdf", att.sha256, "main" if i == 0 else "attachment",
+                                    report.indication, seal, report.to_dict()))
+    return verdicts
+
+
+def _rejection_reason(parsed: ParsedPackage, verdicts: list[FileVerdict], agency_code: str) -> str | None:
+    """The Vietnamese reason to refuse, or None when the package is acceptable."""
+    if not parsed.readable:
+        return "Gói tin không đúng định dạng edXML: " + "; ".join(i.message_vi for i in parsed.errors[:3])
+    msg = parsed.message
+    if not isinstance(msg, EdocMessage):
+        return "Gói tin không phải văn bản điện tử"
+    if agency_code not in {r.organ_id for r in msg.recipients}:
+        return f"Gửi nhầm nơi nhận: cơ quan {agency_code} không có trong danh sách nơi nhận"
+    fatal = [i for i in parsed.errors if i.code.startswith("M.")]
+    if fatal:
+        return "Gói tin bị lỗi: " + "; ".join(i.message_vi for i in fatal[:3])
+    if not verdicts:
+        return "Gói tin không có văn bản PDF đã ký số"
+    for v in verdicts:
+        if v.indication != "TOTAL_PASSED":
+            return f"Chữ ký số trên tệp {v.name} không hợp lệ ({v.indication})"
+        if not v.has_agency_signature:
+            what = "văn bản chính" if v.role == "main" else f"tệp đính kèm {v.name}"
+            return f"Thiếu chữ ký số của cơ quan, tổ chức trên {what}"
+    return None
+
+
+def receive_pending(deps: ExchangeDeps, owner: str) -> dict[str, int]:
+    """One pass of the receiver worker over every agency this node hosts."""
+    counts = {"received": 0, "statuses": 0, "retry_later": 0}
+    with deps.db.transaction() as s:
+        hosted = list(s.execute(select(Agency).where(Agency.hub_secret.is_not(None))).scalars())
+        s.expunge_all()
+    for agency in hosted:
+        client = deps.client(agency)
+        for kind in ("status", "edoc"):
+            try:
+                items = client.get_received_edoc_list(kind)
+            except (HubError, OSError) as exc:
+                log.warning("hub list failed for %s: %s", agency.code, exc)
+                continue
+            for item in items:
+                outcome = receive_one(deps, agency, client, item, owner)
+                counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str) -> str:
+    table = RecipientStatus if item.message_type == "status" else IncomingDocument
+    with deps.db.transaction() as s:
+        seen = s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
+                                                table.hub_doc_id == item.doc_id)).first()  # type: ignore[attr-defined]
+    if seen is not None:  # processed before a crash or before the ack got through: acknowledge only
+        _ack(client, item.doc_id, "done")
+        return "already_processed"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        try:
+            path = client.get_edoc(item.doc_id, work / "package.edxml", item.content_sha256, item.content_length)
+        except IntegrityMismatch as exc:
+            return _reject_tampered(deps, agency, client, item, owner, str(exc))
+        except (HubError, OSError) as exc:
+            log.warning("download of %s failed: %s", item.doc_id, exc)
+            return "retry_later"
+        package_sha, _ = deps.blobs.put_file(path)
+        parsed = parse_package(path, anchors=deps.anchors)
+        if item.message_type == "status":
+            return _record_status(deps, agency, client, item, parsed, package_sha, owner)
+        verdicts = _verify_files(deps, parsed, work) if parsed.readable else []
+        if any(v.indication == "INDETERMINATE" for v in verdicts):
+            log.info("verification of %s indeterminate; retrying later", item.doc_id)
+            return "retry_later"
+        file_shas = []
+        for att in parsed.attachments:
+            if att.stream is not None:
+                att.stream.seek(0)
+                sha, _ = deps.blobs.put_stream(att.stream)
+                file_shas.append(sha)
+        return _record_edoc(deps, agency, client, item, parsed, verdicts, package_sha, owner)
+
+
+def _ack(client: HubClient, doc_id: str, status: str, desc: str | None = None) -> None:
+    try:
+        client.update_status(doc_id, status, desc)
+    except (HubError, OSError) as exc:  # the next pass finds it again and acknowledges it then
+        log.warning("ack of %s failed: %s", doc_id, exc)
+
+
+def _reject_tampered(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str,
+                     error: str) -> str:
+    reason = "Gói tin bị thay đổi trên trục (mã băm SHA-256 không khớp với trục đã nhận)"
+    with deps.db.transaction() as s:
+        inc = IncomingDocument(public_id=str(uuid.uuid4()), agency_id=agency.id, hub_doc_id=item.doc_id,
+                               sender_code=item.from_code, edxml_document_id=item.document_id or item.doc_id,
+                               package_sha256="", status="rejected", reason=reason, verdict="TOTAL_FAILED")
+        s.add(inc)
+        s.flush()
+        deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_rejected",
+                           object_type="edxml", object_id=inc.edxml_document_id, details={"reason": error[:300]})
+        queue_status(s, deps, inc, "02", reason, owner)
+    _ack(client, item.doc_id, "fail", "integrity mismatch")
+    return "rejected"
+
+
+def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem,
+                 parsed: ParsedPackage, verdicts: list[FileVerdict], package_sha: str, owner: str) -> str:
+    norm = parsed.normalized
+    msg = parsed.message if isinstance(parsed.message, EdocMessage) else None
+    document_id = (msg.document_id if msg and msg.document_id else None) or item.document_id or item.doc_id
+    sender = msg.sender.organ_id if msg else item.from_code
+    business = msg.business.doc_type if msg else 0
+    reason = _rejection_reason(parsed, verdicts, agency.code)
+    outcome = "received"
+    with deps.db.transaction() as s:
+        inc = IncomingDocument(
+            public_id=str(uuid.uuid4()), agency_id=agency.id, hub_doc_id=item.doc_id, sender_code=sender,
+            sender_name=(msg.sender.organ_name or "") if msg else "", edxml_document_id=document_id,
+            package_sha256=package_sha, business_doc_type=business,
+            number_notation=(f"{msg.code_number}/{msg.code_notation}" if msg else "")[:50],
+            type_name=(msg.type_name if msg else "")[:100], subject=(msg.subject if msg else "")[:500],
+            urgency=(msg.priority or 0) if msg else 0,
+            promulgation_date=msg.promulgation_date.isoformat() if msg else None,
+            signer=(f"{msg.signer_position} {msg.signer_full_name}" if msg else "")[:160],
+            main_pdf_sha256=verdicts[0].sha256 if verdicts else None,
+            files=json.dumps([{"name": v.name, "sha256": v.sha256, "role": v.role, "indication": v.indication,
+                               "agency_signature": v.has_agency_signature} for v in verdicts], ensure_ascii=False),
+            verdict=_worst([v.indication for v in verdicts]) if verdicts else "TOTAL_FAILED",
+            verification=json.dumps({v.sha256: v.report for v in verdicts}, ensure_ascii=False, default=str),
+            normalizations=json.dumps(norm.get("normalizations", []), ensure_ascii=False),
+            errors=json.dumps(norm.get("errors", []), ensure_ascii=False))
+        earlier = s.execute(select(IncomingDocument).where(
+            IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == sender,
+            IncomingDocument.edxml_document_id == document_id, IncomingDocument.business_doc_type == business,
+            IncomingDocument.status != "rejected")).scalars().first()
+        s.add(inc)
+        s.flush()
+        deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_received", object_type="edxml",
+                           object_id=document_id, object_sha256=package_sha,
+                           details={"hub_doc_id": item.doc_id, "from": sender, "verdict": inc.verdict,
+                                    "files": [v.sha256 for v in verdicts]})
+        if earlier is not None and earlier.package_sha256 == package_sha:
+            inc.status = "duplicate"
+            inc.reason = f"bản trùng của văn bản đã nhận ({earlier.public_id})"
+            outcome = "duplicate"
+        elif earlier is not None and business == 0:
+            inc.status = "rejected"
+            inc.reason = "Trùng mã định danh văn bản nhưng khác nội dung với văn bản đã nhận"
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="duplicate_conflict_alert",
+                               object_type="edxml", object_id=document_id, object_sha256=package_sha)
+            queue_status(s, deps, inc, "02", inc.reason, owner)
+            outcome = "rejected"
+        elif reason is not None:
+            inc.status = "rejected"
+            inc.reason = reason
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_rejected",
+                               object_type="edxml", object_id=document_id, object_sha256=package_sha,
+                               details={"reason": reason})
+            queue_status(s, deps, inc, "02", reason, owner)
+            outcome = "rejected"
+        elif business == 1:
+            outcome = _apply_revoke(s, deps, agency, inc, owner)
+        else:
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_verified",
+                               object_type="edxml", object_id=document_id, object_sha256=package_sha,
+                               details={"verdict": inc.verdict})
+            queue_status(s, deps, inc, "01", "Đã đến: phần mềm quản lý văn bản đã nhận, văn thư chưa xử lý", owner)
+            if deps.auto_register:
+                register_incoming(s, deps, inc, owner)
+    _ack(client, item.doc_id, "done")
+    return outcome
+
+
+def _apply_revoke(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, owner: str) -> str:
+    """BussinessDocType 1: the sender recalls a document. Remove it from the working views (kept for the
+    ledger) and answer 15 (agreed), or 16 when there is nothing to recall."""
+    target = s.execute(select(IncomingDocument).where(
+        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
+        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
+        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled")))).scalars().first()
+    inc.status = "completed"
+    if target is None:
+        queue_status(s, deps, inc, "16", "Không có văn bản tương ứng để thu hồi", owner)
+        return "rejected"
+    target.status = "recalled"
+    target.reason = "Thu hồi theo yêu cầu của cơ quan gửi"
+    deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_recalled", object_type="edxml",
+                       object_id=target.edxml_document_id, object_sha256=target.package_sha256)
+    queue_status(s, deps, inc, "15", "Đồng ý thu hồi văn bản", owner)
+    return "received"
+
+
+def register_incoming(s: Session, deps: ExchangeDeps, inc: IncomingDocument, actor: str) -> IncomingRegisterEntry:
+    """Arrival number (gapless per agency per year), register row, status 03."""
+    if inc.status != "arrived":
+        raise Conflict(f"a {inc.status} document cannot be registered", "không thể vào sổ văn bản ở trạng thái này",
+                       code="not_arrived")
+    now = utcnow().astimezone(VN)
+    inc.arrival_year = now.year
+    inc.arrival_number = next_number(s, inc.agency_id, now.year, INCOMING_SERIES)
+    inc.status = "registered"
+    entry = IncomingRegisterEntry(
+        agency_id=inc.agency_id, incoming_id=inc.id, year=now.year, arrival_date=now.strftime("%Y-%m-%d %H:%M"),
+        arrival_number=inc.arrival_number, author=f"{inc.sender_name} ({inc.sender_code})"[:250],
+        number_notation=inc.number_notation, document_date=inc.promulgation_date or "",
+        type_and_subject=f"{inc.type_name}: {inc.subject}"[:620], notes="Văn bản điện tử qua Trục liên thông")
+    s.add(entry)
+    agency = s.get(Agency, inc.agency_id)
+    deps.ledger.append(s, actor=actor, agency_code=agency.code if agency else "", action="document_registered",
+                       object_type="incoming", object_id=inc.public_id, object_sha256=inc.package_sha256,
+                       details={"arrival_number": inc.arrival_number, "year": now.year})
+    queue_status(s, deps, inc, "03", "Đã tiếp nhận văn bản điện tử, vào sổ văn bản đến của đơn vị", actor)
+    return entry
+
+
+def _record_status(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem,
+                   parsed: ParsedPackage, package_sha: str, owner: str) -> str:
+    msg = parsed.message if isinstance(parsed.message, StatusMessage) else None
+    with deps.db.transaction() as s:
+        doc = None
+        if msg is not None and msg.response_for.document_id:
+            doc = s.execute(select(Document).where(Document.agency_id == agency.id,
+                                                   Document.edxml_document_id == msg.response_for.document_id)
+                            ).scalars().first()
+        when = msg.timestamp.replace(tzinfo=VN) if msg and msg.timestamp.tzinfo is None else (
+            msg.timestamp if msg else None)
+        row = RecipientStatus(agency_id=agency.id, document_id=doc.id if doc else None,
+                              edxml_document_id=(msg.response_for.document_id or "") if msg else item.document_id,
+                              recipient_code=msg.sender.organ_id if msg else item.from_code,
+                              status_code=msg.status_code if msg else "??",
+                              description=(msg.description or "") if msg else "unreadable status package",
+                              status_time=when, hub_doc_id=item.doc_id, package_sha256=package_sha)
+        s.add(row)
+        deps.ledger.append(s, actor=owner, agency_code=agency.code, action=f"status_{row.status_code}_received",
+                           object_type="edxml", object_id=row.edxml_document_id, object_sha256=package_sha,
+                           details={"from": row.recipient_code, "description": row.description[:300]})
+    _ack(client, item.doc_id, "done")
+    return "statuses"
+
+
+def _worst(indications: list[str]) -> str:
+    order = ["TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"]
+    return max(indications, key=lambda i: order.index(i) if i in order else 2)
+
+
+# ------------------------------------------------------------------------------------- clerk actions
+CLERK_CODES = {"04": "assigned", "05": "processing", "06": "completed"}
+
+
+def incoming_action(s: Session, deps: ExchangeDeps, agency_id: int, public_id: str, action: str, actor: str,
+                    note: str = "") -> IncomingDocument:
+    inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == public_id)
+                    .with_for_update()).scalar_one_or_none()
+    if inc is None or inc.agency_id != agency_id or inc.status in ("recalled", "duplicate"):
+        raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
+    if action == "register":
+        register_incoming(s, deps, inc, actor)
+    elif action == "reject":
+        if inc.status != "arrived":
+            raise Conflict("only an arrived, unregistered document can be refused",
+                           "chỉ từ chối được văn bản đã đến và chưa vào sổ", code="not_arrived")
+        if not note.strip():
+            from ..errors import BadInput
+
+            raise BadInput("a reason is required", "cần ghi lý do từ chối", code="reason_required")
+        inc.status = "rejected"
+        inc.reason = note
+        queue_status(s, deps, inc, "02", note, actor)
+    elif action in CLERK_CODES.values():
+        if inc.status not in ("registered", "assigned", "processing"):
+            raise Conflict("register the document first", "cần vào sổ văn bản trước", code="not_registered")
+        code = next(c for c, a in CLERK_CODES.items() if a == action)
+        inc.status = action
+        if action == "assigned":
+            inc.assignee = note[:200]
+        queue_status(s, deps, inc, code, note or STATUS_LABELS[code][0], actor)
+    else:
+        from ..errors import BadInput
+
+        raise BadInput(f"unknown action {action}", f"thao tác không hợp lệ: {action}")
+    return inc
