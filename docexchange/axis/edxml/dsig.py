@@ -1,0 +1,195 @@
+"""Enveloped XML-DSig of the whole package (signxml, exclusive c14n, SHA-256) and its check on receipt.
+
+A package signature is transport evidence only: the legal signatures are in the PDFs (domain-vn.md §6.4).
+Absent or placeholder signatures are noted, never trusted; a real one is verified and its signer reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature as InvalidSignatureError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml import SignatureConfiguration, XMLSigner, XMLVerifier, methods
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+from ...pki.keys import PrivateKey
+from .model import DSIG_NS, SignatureCheck
+from .safexml import Node
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+_SIGNERS: dict[str, XMLSigner] = {}
+
+
+def _signer(alg: str) -> XMLSigner:
+    if alg not in _SIGNERS:
+        _SIGNERS[alg] = XMLSigner(
+            method=methods.enveloped,
+            signature_algorithm=alg,
+            digest_algorithm="sha256",
+            c14n_algorithm=EXC_C14N,
+        )
+    return _SIGNERS[alg]
+
+
+def sign_root(
+    root: etree._Element, key: PrivateKey, cert: x509.Certificate, chain: Sequence[x509.Certificate] = ()
+) -> etree._Element:
+    """Sign ``root`` (which holds one ``<ds:Signature Id="placeholder"/>``) with the seal key; KeyInfo carries
+    the leaf and the non-root chain certificates. Returns the signed root."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        alg = "rsa-sha256"
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        alg = "ecdsa-sha256"
+    else:  # pragma: no cover - PrivateKey is RSA | EC
+        raise TypeError("seal key must be RSA or EC")
+    certs = [cert] + [c for c in chain if c.issuer != c.subject]
+    signed: etree._Element = _signer(alg).sign(root, key=key, cert=certs)
+    return signed
+
+
+def placeholder() -> etree._Element:
+    el = etree.Element(f"{{{DSIG_NS}}}Signature", nsmap={"ds": DSIG_NS})
+    el.set("Id", "placeholder")
+    return el
+
+
+_PARSER_KW = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": True}
+
+
+def _text(node: Node | None) -> str:
+    return "".join(node.text.split()) if node is not None else ""
+
+
+def _descendant(node: Node, local: str) -> Node | None:
+    for n in node.iter():
+        if n.local == local:
+            return n
+    return None
+
+
+def _b64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True) if text else None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _chain_trusted(
+    leaf: x509.Certificate, extra: list[x509.Certificate], anchors: Sequence[x509.Certificate]
+) -> tuple[bool, str | None]:
+    """Path leaf → (intermediates) → anchor by signature and validity period at now. No revocation check:
+    revocation of the sender's seal is the exchange service's job (it has the CRL/OCSP sources)."""
+    now = datetime.now(UTC)
+    current = leaf
+    pool = list(extra)
+    for _ in range(6):
+        if not (current.not_valid_before_utc <= now <= current.not_valid_after_utc):
+            return False, f"certificate {current.subject.rfc4514_string()} is outside its validity period"
+        for anchor in anchors:
+            if current.issuer == anchor.subject:
+                try:
+                    current.verify_directly_issued_by(anchor)
+                    return True, None
+                except (ValueError, TypeError, InvalidSignatureError):
+                    pass
+        parent = next((c for c in pool if c.subject == current.issuer and c != current), None)
+        if parent is None:
+            return False, "no chain to a trusted anchor"
+        try:
+            current.verify_directly_issued_by(parent)
+        except (ValueError, TypeError, InvalidSignatureError):
+            return False, "broken certificate chain"
+        pool.remove(parent)
+        current = parent
+    return False, "certificate chain too long"
+
+
+def check_signature(
+    header: Node | None, raw: bytes | None, anchors: Sequence[x509.Certificate] | None = None
+) -> SignatureCheck:
+    """Classify the package signature found under ``edXMLHeader`` and verify it when it is real.
+
+    ``raw`` is the whole package (None when it is too large to verify in memory)."""
+    sig = None
+    if header is not None:
+        for n in header.iter():
+            if n.local in ("Signature", "DigitalSignature"):
+                sig = n
+                break
+    if sig is None:
+        return SignatureCheck(present=False, valid=False, note="absent")
+    if sig.ns != DSIG_NS:
+        return SignatureCheck(
+            present=True,
+            valid=False,
+            note="dummy",
+            reason=f"<{sig.local}> is not in the XML-DSig namespace (namespace {sig.ns!r})",
+        )
+    method = _descendant(sig, "SignatureMethod")
+    alg = method.attrs.get("Algorithm") if method is not None else None
+    cert_der = _b64(_text(_descendant(sig, "X509Certificate")))
+    try:
+        cert = x509.load_der_x509_certificate(cert_der) if cert_der else None
+    except ValueError:
+        cert = None
+    if cert is None:
+        return SignatureCheck(
+            present=True,
+            valid=False,
+            note="dummy",
+            algorithm=alg,
+            reason="no parseable X.509 certificate in KeyInfo",
+        )
+    value = _b64(_text(_descendant(sig, "SignatureValue")))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    result = SignatureCheck(
+        present=True,
+        valid=False,
+        note="invalid",
+        algorithm=alg,
+        signer_subject=cert.subject.rfc4514_string(),
+        signer_cert_sha256=hashlib.sha256(der).hexdigest(),
+        signer_cert_der=der,
+    )
+    if not value:
+        result.note, result.reason = "dummy", "empty or non-base64 SignatureValue"
+        return result
+    ref = _descendant(sig, "Reference")
+    if ref is None or ref.attrs.get("URI", None) != "":
+        result.reason = 'the signature does not reference the whole package (Reference URI must be "")'
+        return result
+    if raw is None:
+        result.note, result.reason = "unverified", "package too large to verify the XML signature in memory"
+        return result
+    try:
+        root = etree.fromstring(raw, etree.XMLParser(**_PARSER_KW))  # type: ignore[arg-type]
+        XMLVerifier().verify(root, x509_cert=cert, expect_config=SignatureConfiguration(expect_references=1))
+    except (InvalidSignature, InvalidInput, etree.XMLSyntaxError, ValueError) as e:
+        result.reason = f"{type(e).__name__}: {e}"
+        return result
+    result.valid, result.note = True, "valid"
+    if anchors:
+        extra = []
+        for c in _descendants(sig, "X509Certificate"):
+            d = _b64(_text(c))
+            if d and d != der:
+                try:
+                    extra.append(x509.load_der_x509_certificate(d))
+                except ValueError:
+                    pass
+        result.trusted, why = _chain_trusted(cert, extra, anchors)
+        if why:
+            result.reason = why
+    return result
+
+
+def _descendants(node: Node, local: str) -> list[Node]:
+    return [n for n in node.iter() if n.local == local]
