@@ -336,7 +336,7 @@ def parse_number_notation(value: str, path: str = "Code") -> NumberNotation:
     number, notation = raw.split("/", 1)
     return NumberNotation(
         canonical_number(number, f"{path}.CodeNumber"),
-        canonical_notation(notation.replace(" ", ""), f"{path}.CodeNotation"),
+        canonical_notation(re.sub(r"\s*-\s*", "-", notation), f"{path}.CodeNotation"),
     )
 
 
