@@ -46,19 +46,24 @@ def _summary(n: dict) -> str:  # type: ignore[type-arg]
             f"document: {code.get('number')}/{code.get('notation')}  id {n['document_id']}",
             f"from: {(n['from'] or {}).get('organ_id')} {(n['from'] or {}).get('organ_name') or ''}".rstrip(),
             "to: " + ", ".join(t["organ_id"] or "?" for t in n["to"] or []),
-            f"date: {(n['promulgation'] or {}).get('date')}  type: {(n['document_type'] or {}).get('type_name')}",
+            f"date: {(n['promulgation'] or {}).get('date')}",
+            f"type: {(n['document_type'] or {}).get('type_name')}",
             f"subject: {n['subject']}",
             f"business: {(n['business'] or {}).get('doc_type_name')}",
         ]
         for a in n["attachments"]:
             extra = " (zipped)" if a["zipped"] else ""
             extra += " [nested edXML]" if a["nested"] else ""
-            lines.append(f"attachment: {a['name']} {a['content_type']} {a['size']} B sha256 {a['sha256']}{extra}")
+            lines.append(
+                f"attachment: {a['name']} {a['content_type']} {a['size']} B sha256 {a['sha256']}{extra}"
+            )
     elif n["kind"] == "status":
         st = n["status"]
-        lines += [f"from: {(n['from'] or {}).get('organ_id')}",
-                  f"status: {st['code']} {st['meaning']} at {st['timestamp']}",
-                  f"for document: {st['response_for']['document_id']}"]
+        lines += [
+            f"from: {(n['from'] or {}).get('organ_id')}",
+            f"status: {st['code']} {st['meaning']} at {st['timestamp']}",
+            f"for document: {st['response_for']['document_id']}",
+        ]
     sig = n["package_signature"]
     lines.append(f"package signature: {sig['note']}" + (f" ({sig['signer']})" if sig.get("signer") else ""))
     for e in n["errors"]:

@@ -29,6 +29,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     with db.transaction() as s:
         ca.init(s)
         rsa_seal = ca.issue(s, kind="seal", issuer="gov-int", common_name="UBND tỉnh Nghệ An")
-        ec_seal = ca.issue(s, kind="seal", issuer="gov-int", common_name="Văn phòng Chính phủ", key_type="ec256")
+        ec_seal = ca.issue(
+            s, kind="seal", issuer="gov-int", common_name="Văn phòng Chính phủ", key_type="ec256"
+        )
     yield Pki(ca, rsa_seal, ec_seal, d)
     db.dispose()

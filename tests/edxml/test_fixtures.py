@@ -23,8 +23,10 @@ def test_new_document(shared_dir: Path) -> None:
     pkg = parse_package(_fx(shared_dir, "new-document.edxml"))
     n = pkg.normalized
     assert pkg.readable and n["kind"] == "edoc" and n["namespace"] == NAMESPACE
-    assert n["from"] == {"organ_id": "000.00.00.A80",
-                         "organ_name": "UBND xã Hòa Tiến - UBND huyện Hòa Vang - Thành phố Đà Nẵng"}
+    assert n["from"] == {
+        "organ_id": "000.00.00.A80",
+        "organ_name": "UBND xã Hòa Tiến - UBND huyện Hòa Vang - Thành phố Đà Nẵng",
+    }
     assert [t["organ_id"] for t in n["to"]] == ["28.22.H17"]
     assert n["code"] == {"number": "74fass22", "notation": "VPCP-TTĐT"}
     assert n["promulgation"] == {"place": "Hà Nội", "date": "2019-01-16"}
@@ -42,11 +44,20 @@ def test_new_document(shared_dir: Path) -> None:
     assert "M.TraceHeaderList.Bussiness.DocumentId" in warnings
     assert "M.MessageHeader.To.OrganId" in warnings
     assert "M.Signature" in warnings
-    assert n["package_signature"] == {**n["package_signature"], "present": True, "valid": False, "note": "dummy"}
-    # one attachment: zip -> nested .edxml (388 347 bytes), parsed one level and found not namespace-well-formed
+    assert n["package_signature"] == {
+        **n["package_signature"],
+        "present": True,
+        "valid": False,
+        "note": "dummy",
+    }
+    # one attachment: zip -> nested .edxml (388 347 bytes), parsed one level: not namespace-well-formed
     [att] = n["attachments"]
     assert (att["name"], att["content_type"], att["zipped"], att["is_pdf"]) == (
-        "1896_QD-TTg_m_294779.doc", "application/zip", True, False)
+        "1896_QD-TTg_m_294779.doc",
+        "application/zip",
+        True,
+        False,
+    )
     assert att["size"] == 388_347
     nested_bytes = pkg.attachments[0].read()
     assert hashlib.sha256(nested_bytes).hexdigest() == att["sha256"]
@@ -93,22 +104,36 @@ def test_update(shared_dir: Path) -> None:
     msg = pkg.message
     assert msg is not None and msg.business.doc_type == 2  # type: ignore[union-attr]
     assert [(r.organ_id, r.receiver_type) for r in msg.business.receivers] == [  # type: ignore[union-attr]
-        ("000.00.00.H41", 0), ("000.00.00.H14", 1)]
+        ("000.00.00.H41", 0),
+        ("000.00.00.H14", 1),
+    ]
     assert (msg.business.document_info, msg.business.document_receiver) == (1, 1)  # type: ignore[union-attr]
     assert n["package_signature"]["note"] == "dummy"
     assert {"M.Signature", "M.TraceHeaderList.Bussiness.DocumentId", "R.MessageHeader.DocumentId"} <= _codes(
-        pkg, "warning")
+        pkg, "warning"
+    )
     assert "M.Attachment-Type" in _codes(pkg, "error")
     assert n["attachments"][0]["nested"] is not None
 
 
-@pytest.mark.parametrize(("name", "code", "meaning", "description"), [
-    ("status-02-rejected.edxml", "02", "rejected",
-     "Văn thư - Phòng Văn thư - Lưu trữ: Từ chối không tiếp nhận văn bản điện tử"),
-    ("status-03-accepted.edxml", "03", "accepted_registered",
-     "Văn thư cơ - Phòng Văn thư - Lưu trữ: Tiếp nhận văn bản điện tử, vào sổ văn bản đến của đơn vị"),
-    ("status-05-processing.edxml", "05", "processing", "Đang xử lý văn bản đến"),
-])
+@pytest.mark.parametrize(
+    ("name", "code", "meaning", "description"),
+    [
+        (
+            "status-02-rejected.edxml",
+            "02",
+            "rejected",
+            "Văn thư - Phòng Văn thư - Lưu trữ: Từ chối không tiếp nhận văn bản điện tử",
+        ),
+        (
+            "status-03-accepted.edxml",
+            "03",
+            "accepted_registered",
+            "Văn thư cơ - Phòng Văn thư - Lưu trữ: Tiếp nhận văn bản điện tử, vào sổ văn bản đến của đơn vị",
+        ),
+        ("status-05-processing.edxml", "05", "processing", "Đang xử lý văn bản đến"),
+    ],
+)
 def test_status(shared_dir: Path, name: str, code: str, meaning: str, description: str) -> None:
     pkg = parse_package(_fx(shared_dir, name))
     n = pkg.normalized
@@ -128,8 +153,23 @@ def test_status(shared_dir: Path, name: str, code: str, meaning: str, descriptio
 
 
 def test_normalized_has_exactly_the_interface_keys(shared_dir: Path) -> None:
-    keys = ["kind", "namespace", "document_id", "from", "to", "code", "promulgation", "document_type", "subject",
-            "business", "status", "attachments", "package_signature", "errors", "normalizations"]
+    keys = [
+        "kind",
+        "namespace",
+        "document_id",
+        "from",
+        "to",
+        "code",
+        "promulgation",
+        "document_type",
+        "subject",
+        "business",
+        "status",
+        "attachments",
+        "package_signature",
+        "errors",
+        "normalizations",
+    ]
     for f in sorted((shared_dir / "fixtures" / "edxml").glob("*.edxml")):
         n = parse_package(f).normalized
         assert list(n) == keys, f.name

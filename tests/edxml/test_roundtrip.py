@@ -37,19 +37,40 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def sample(**kw: object) -> EdocMessage:
     base: dict[str, object] = dict(
-        sender=Organ("000.00.00.H41", "UBND tỉnh Nghệ An", address="Số 03, đường Trường Thi, Vinh",
-                     email="nghean@gov.vn"),
-        recipients=[Organ("G12.18.92", "Chi cục Thuế khu vực XIX"), Organ("000.00.00.G22", "Văn phòng Chính phủ")],
-        code_number="5", code_notation="qđ-ubnd", promulgation_date=date(2025, 3, 5),
-        subject="Về việc thí điểm liên thông văn bản điện tử", type_code=2, type_name="Quyết định",
-        signer_position="Chủ tịch", signer_full_name="Nguyễn Văn Ánh", signer_competence="TM. ỦY BAN NHÂN DÂN",
-        promulgation_place="Nghệ An", due_date=date(2025, 3, 20), to_places=["Như trên", "Lưu: VT"],
-        priority=1, sphere="Liên thông văn bản quốc gia", typer_notation="NVA", promulgation_amount=2,
-        page_amount=3, steering_type=0,
+        sender=Organ(
+            "000.00.00.H41",
+            "UBND tỉnh Nghệ An",
+            address="Số 03, đường Trường Thi, Vinh",
+            email="nghean@gov.vn",
+        ),
+        recipients=[
+            Organ("G12.18.92", "Chi cục Thuế khu vực XIX"),
+            Organ("000.00.00.G22", "Văn phòng Chính phủ"),
+        ],
+        code_number="5",
+        code_notation="qđ-ubnd",
+        promulgation_date=date(2025, 3, 5),
+        subject="Về việc thí điểm liên thông văn bản điện tử",
+        type_code=2,
+        type_name="Quyết định",
+        signer_position="Chủ tịch",
+        signer_full_name="Nguyễn Văn Ánh",
+        signer_competence="TM. ỦY BAN NHÂN DÂN",
+        promulgation_place="Nghệ An",
+        due_date=date(2025, 3, 20),
+        to_places=["Như trên", "Lưu: VT"],
+        priority=1,
+        sphere="Liên thông văn bản quốc gia",
+        typer_notation="NVA",
+        promulgation_amount=2,
+        page_amount=3,
+        steering_type=0,
         business=Business(staff=StaffInfo("Văn thư", "Trần Thị Bình", "vt@nghean.gov.vn", "0912000001")),
         trace=[Trace("000.00.00.H41", datetime(2025, 3, 5, 9, 30, tzinfo=VN))],
-        attachments=[Attachment("QD-05.pdf", "application/pdf", PDF),
-                     Attachment("phu-luc.pdf", "application/pdf", PDF + b"% appendix\n", zip_payload=True)],
+        attachments=[
+            Attachment("QD-05.pdf", "application/pdf", PDF),
+            Attachment("phu-luc.pdf", "application/pdf", PDF + b"% appendix\n", zip_payload=True),
+        ],
     )
     base.update(kw)
     return EdocMessage(**base)  # type: ignore[arg-type]
@@ -67,8 +88,10 @@ def test_build_parse_fields(pki) -> None:  # type: ignore[no-untyped-def]
     assert n["errors"] == [] and n["normalizations"] == []
     assert n["document_id"] == "000.00.00.H41,2025/03/05,05/QĐ-UBND"
     assert n["code"] == {"number": "05", "notation": "QĐ-UBND"}
-    assert n["to"] == [{"organ_id": "G12.18.92", "organ_name": "Chi cục Thuế khu vực XIX"},
-                       {"organ_id": "000.00.00.G22", "organ_name": "Văn phòng Chính phủ"}]
+    assert n["to"] == [
+        {"organ_id": "G12.18.92", "organ_name": "Chi cục Thuế khu vực XIX"},
+        {"organ_id": "000.00.00.G22", "organ_name": "Văn phòng Chính phủ"},
+    ]
     assert n["promulgation"] == {"place": "Nghệ An", "date": "2025-03-05"}
     assert n["document_type"] == {"type": 2, "type_name": "Quyết định"}
     assert [a["name"] for a in n["attachments"]] == ["QD-05.pdf", "phu-luc.pdf"]
@@ -79,7 +102,8 @@ def test_build_parse_fields(pki) -> None:  # type: ignore[no-untyped-def]
     assert sig["algorithm"].endswith("rsa-sha256")
     assert "UBND tỉnh Nghệ An" in sig["signer"]
     assert pkg.signature.signer_cert_der == pki.rsa_seal.cert.public_bytes(
-        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER)
+        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER
+    )
 
 
 def test_ecdsa_signature_and_untrusted_anchor(pki) -> None:  # type: ignore[no-untyped-def]
@@ -124,8 +148,15 @@ def test_xmlsec1_verifies_our_signature(pki, tmp_path: Path, which: str) -> None
     (tmp_path / "p.edxml").write_bytes(data)
     (tmp_path / "root.pem").write_bytes(cert_pem(pki.ca.cert("gov-root")))
     (tmp_path / "int.pem").write_bytes(cert_pem(pki.ca.cert("gov-int")))
-    cmd = ["xmlsec1", "--verify", "--trusted-pem", str(tmp_path / "root.pem"), "--untrusted-pem",
-           str(tmp_path / "int.pem"), str(tmp_path / "p.edxml")]
+    cmd = [
+        "xmlsec1",
+        "--verify",
+        "--trusted-pem",
+        str(tmp_path / "root.pem"),
+        "--untrusted-pem",
+        str(tmp_path / "int.pem"),
+        str(tmp_path / "p.edxml"),
+    ]
     ok = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "OK" in ok.stdout + ok.stderr
@@ -137,20 +168,30 @@ def test_xmlsec1_verifies_our_signature(pki, tmp_path: Path, which: str) -> None
 def test_status_build_and_parse(pki) -> None:  # type: ignore[no-untyped-def]
     msg = StatusMessage(
         sender=Organ("000.00.00.G22", "Văn phòng Chính phủ"),
-        response_for=ResponseFor("000.00.00.H41", "05/QĐ-UBND", date(2025, 3, 5),
-                                 "000.00.00.H41,2025/03/05,05/QĐ-UBND"),
-        status_code="02", timestamp=datetime(2025, 3, 5, 10, 0, 1, tzinfo=VN),
+        response_for=ResponseFor(
+            "000.00.00.H41", "05/QĐ-UBND", date(2025, 3, 5), "000.00.00.H41,2025/03/05,05/QĐ-UBND"
+        ),
+        status_code="02",
+        timestamp=datetime(2025, 3, 5, 10, 0, 1, tzinfo=VN),
         description="Từ chối tiếp nhận: chữ ký số của cơ quan không hợp lệ",
-        staff=StaffInfo("Văn thư", "Lê Văn C", "c@chinhphu.vn", "0912"))
+        staff=StaffInfo("Văn thư", "Lê Văn C", "c@chinhphu.vn", "0912"),
+    )
     data = build_status(msg, pki.rsa_seal)
     pkg = parse_package(data)
     n = pkg.normalized
     assert pkg.ok and n["kind"] == "status"
-    assert n["status"] == {"code": "02", "meaning": "rejected", "description": msg.description,
-                           "response_for": {"document_id": "000.00.00.H41,2025/03/05,05/QĐ-UBND",
-                                            "organ_id": "000.00.00.H41", "code": "05/QĐ-UBND",
-                                            "promulgation_date": "2025-03-05"},
-                           "timestamp": "2025-03-05T10:00:01+07:00"}
+    assert n["status"] == {
+        "code": "02",
+        "meaning": "rejected",
+        "description": msg.description,
+        "response_for": {
+            "document_id": "000.00.00.H41,2025/03/05,05/QĐ-UBND",
+            "organ_id": "000.00.00.H41",
+            "code": "05/QĐ-UBND",
+            "promulgation_date": "2025-03-05",
+        },
+        "timestamp": "2025-03-05T10:00:01+07:00",
+    }
     assert n["package_signature"]["note"] == "valid"
     assert parse_package(build_status(pkg.message)).normalized["status"] == n["status"]  # type: ignore[arg-type]
     with pytest.raises(MetadataError) as exc:
@@ -178,10 +219,18 @@ def test_build_rejects_bad_input() -> None:
 
 
 def test_revocation_update_replacement_round_trip() -> None:
-    for bt, extra in [(1, {}), (2, dict(document_info=1, document_receiver=1,
-                                        receivers=[Receiver("000.00.00.H14", 0), Receiver("G12.18.91", 1)])),
-                      (3, dict(replacements=[Replacement("000.00.00.H41,2025/01/02,01/QĐ-UBND",
-                                                         ["000.00.00.G22"])]))]:
+    for bt, extra in [
+        (1, {}),
+        (
+            2,
+            dict(
+                document_info=1,
+                document_receiver=1,
+                receivers=[Receiver("000.00.00.H14", 0), Receiver("G12.18.91", 1)],
+            ),
+        ),
+        (3, dict(replacements=[Replacement("000.00.00.H41,2025/01/02,01/QĐ-UBND", ["000.00.00.G22"])])),
+    ]:
         msg = sample(business=Business(doc_type=bt, **extra))  # type: ignore[arg-type]
         pkg = parse_package(build_edoc(msg))
         assert pkg.ok, pkg.normalized["errors"]
@@ -205,19 +254,32 @@ notations = st.from_regex(r"\A[A-ZĐ]{1,4}(-[A-ZĐ0-9]{1,5}){0,2}\Z")
 @st.composite
 def messages(draw: st.DrawFn) -> EdocMessage:
     recips = draw(st.lists(organ_ids, min_size=1, max_size=4, unique_by=str.upper))
-    atts = [Attachment(f"f{i}.pdf", "application/pdf", PDF + draw(st.binary(max_size=300)),
-                       zip_payload=draw(st.booleans())) for i in range(draw(st.integers(1, 3)))]
+    atts = [
+        Attachment(
+            f"f{i}.pdf",
+            "application/pdf",
+            PDF + draw(st.binary(max_size=300)),
+            zip_payload=draw(st.booleans()),
+        )
+        for i in range(draw(st.integers(1, 3)))
+    ]
     return sample(
         sender=Organ(draw(organ_ids), draw(texts)),
         recipients=[Organ(r, draw(st.none() | texts)) for r in recips],
-        code_number=str(draw(st.integers(1, 10**9))), code_notation=draw(notations),
+        code_number=str(draw(st.integers(1, 10**9))),
+        code_notation=draw(notations),
         promulgation_date=draw(st.dates(date(2000, 1, 1), date(2099, 12, 31))),
-        subject=draw(texts), content=draw(st.none() | texts), type_code=draw(st.integers(1, 29)),
-        type_name=draw(texts), signer_full_name=draw(texts.filter(lambda s: len(s) <= 50)),
-        to_places=draw(st.lists(texts, max_size=3)), priority=draw(st.sampled_from([None, 0, 1, 2, 3, 4])),
+        subject=draw(texts),
+        content=draw(st.none() | texts),
+        type_code=draw(st.integers(1, 29)),
+        type_name=draw(texts),
+        signer_full_name=draw(texts.filter(lambda s: len(s) <= 50)),
+        to_places=draw(st.lists(texts, max_size=3)),
+        priority=draw(st.sampled_from([None, 0, 1, 2, 3, 4])),
         business=Business(doc_type=draw(st.integers(0, 3)), paper=draw(st.sampled_from([None, 0, 1]))),
         due_date=draw(st.none() | st.dates(date(2000, 1, 1), date(2099, 12, 31))),
-        attachments=atts)
+        attachments=atts,
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -227,7 +289,11 @@ def test_round_trip_property(pki, msg: EdocMessage) -> None:  # type: ignore[no-
     assert first.message is not None
     second = parse_package(build_edoc(first.message, pki.ec_seal))  # type: ignore[arg-type]
     assert strip_sig(second.normalized) == strip_sig(first.normalized)
-    assert first.normalized["package_signature"]["note"] == second.normalized["package_signature"]["note"] == "valid"
+    assert (
+        first.normalized["package_signature"]["note"]
+        == second.normalized["package_signature"]["note"]
+        == "valid"
+    )
     n = first.normalized
     assert n["subject"] == " ".join(unicodedata.normalize("NFC", msg.subject).split())
     assert n["code"]["number"] == msg.code_number.zfill(2)
@@ -235,7 +301,10 @@ def test_round_trip_property(pki, msg: EdocMessage) -> None:  # type: ignore[no-
     assert [t["organ_id"] for t in n["to"]] == [r.organ_id.upper() for r in msg.recipients]
     assert [a["size"] for a in n["attachments"]] == [len(a.data) for a in msg.attachments]  # type: ignore[arg-type]
     assert [e for e in n["errors"] if e["severity"] == "error"] == []
-    assert {e["code"] for e in n["errors"]} <= {"R.MessageHeader.DocumentType.Type", "R.MessageHeader.DueDate"}
+    assert {e["code"] for e in n["errors"]} <= {
+        "R.MessageHeader.DocumentType.Type",
+        "R.MessageHeader.DueDate",
+    }
 
 
 def test_element_order_and_prefixes_do_not_matter(pki) -> None:  # type: ignore[no-untyped-def]

@@ -48,7 +48,9 @@ def test_impossible_dates_rejected_with_m_code(raw: str) -> None:
     assert isinstance(e, BadInput)
 
 
-@pytest.mark.parametrize("raw", ["2019/01/16 25:00:00", "16.01.2019", "yesterday", "2019/1", "2020-01-01T10:00+15:00"])
+@pytest.mark.parametrize(
+    "raw", ["2019/01/16 25:00:00", "16.01.2019", "yesterday", "2019/1", "2020-01-01T10:00+15:00"]
+)
 def test_malformed_dates(raw: str) -> None:
     with pytest.raises(md.MetadataError) as exc:
         md.parse_date(raw)
@@ -167,10 +169,17 @@ def test_number_notation(raw: str, number: str, notation: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [("74fass22/VPCP", "M.Code.CodeNumber"), ("QĐ-UBND", "M.Code"), ("0/QĐ-UBND", "R.Code.CodeNumber"),
-     ("5/QĐ UBND", "M.Code.CodeNotation"), ("5/QĐ--UBND", "M.Code.CodeNotation"),
-     ("5/QĐ-UBND-" + "X" * 30, "R.Code.CodeNotation"), ("123456789012/QĐ", "R.Code.CodeNumber"),
-     ("5/QĐ_UBND", "M.Code.CodeNotation"), ("", "N.Code")],
+    [
+        ("74fass22/VPCP", "M.Code.CodeNumber"),
+        ("QĐ-UBND", "M.Code"),
+        ("0/QĐ-UBND", "R.Code.CodeNumber"),
+        ("5/QĐ UBND", "M.Code.CodeNotation"),
+        ("5/QĐ--UBND", "M.Code.CodeNotation"),
+        ("5/QĐ-UBND-" + "X" * 30, "R.Code.CodeNotation"),
+        ("123456789012/QĐ", "R.Code.CodeNumber"),
+        ("5/QĐ_UBND", "M.Code.CodeNotation"),
+        ("", "N.Code"),
+    ],
 )
 def test_bad_number_notation(raw: str, code: str) -> None:
     with pytest.raises(md.MetadataError) as exc:
@@ -199,10 +208,22 @@ def test_29_document_types() -> None:
 
 @pytest.mark.parametrize(
     ("query", "name"),
-    [("QĐ", "Quyết định"), ("qđ", "Quyết định"), ("QyĐ", "Quy định"), ("qyđ", "Quy định"), ("TTr", "Tờ trình"),
-     ("Công văn", "Công văn"), ("cong van", "Công văn"), ("CÔNG VĂN", "Công văn"), (18, "Công văn"),
-     ("Nghị quyết (cá biệt)", "Nghị quyết"), ("Giấy uỷ quyền", "Giấy ủy quyền"), ("2", "Quyết định"),
-     ("Bản thoả thuận", "Bản thỏa thuận"), (29, "Thư công")],
+    [
+        ("QĐ", "Quyết định"),
+        ("qđ", "Quyết định"),
+        ("QyĐ", "Quy định"),
+        ("qyđ", "Quy định"),
+        ("TTr", "Tờ trình"),
+        ("Công văn", "Công văn"),
+        ("cong van", "Công văn"),
+        ("CÔNG VĂN", "Công văn"),
+        (18, "Công văn"),
+        ("Nghị quyết (cá biệt)", "Nghị quyết"),
+        ("Giấy uỷ quyền", "Giấy ủy quyền"),
+        ("2", "Quyết định"),
+        ("Bản thoả thuận", "Bản thỏa thuận"),
+        (29, "Thư công"),
+    ],
 )
 def test_lookup_document_type(query: str | int, name: str) -> None:
     t = md.lookup_document_type(query)
@@ -217,13 +238,25 @@ def test_unknown_document_type(query: str | int) -> None:
 # ---- urgency, lengths ----
 
 
-@pytest.mark.parametrize(("raw", "n"), [("0", 0), ("Khẩn", 1), ("thượng khẩn", 2), ("Hoả tốc", 3),
-                                         ("hoa toc hen gio", 4), (3, 3), ("Thường", 0)])
+@pytest.mark.parametrize(
+    ("raw", "n"),
+    [
+        ("0", 0),
+        ("Khẩn", 1),
+        ("thượng khẩn", 2),
+        ("Hoả tốc", 3),
+        ("hoa toc hen gio", 4),
+        (3, 3),
+        ("Thường", 0),
+    ],
+)
 def test_priority(raw: str | int, n: int) -> None:
     assert md.canonical_priority(raw) == n
 
 
-@pytest.mark.parametrize(("raw", "code"), [("7", "R.OtherInfo.Priority"), ("rất gấp", "M.OtherInfo.Priority")])
+@pytest.mark.parametrize(
+    ("raw", "code"), [("7", "R.OtherInfo.Priority"), ("rất gấp", "M.OtherInfo.Priority")]
+)
 def test_bad_priority(raw: str, code: str) -> None:
     with pytest.raises(md.MetadataError) as exc:
         md.canonical_priority(raw)
@@ -232,9 +265,15 @@ def test_bad_priority(raw: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("path", "limit"),
-    [("MessageHeader.Subject", 500), ("MessageHeader.From.OrganName", 200), ("MessageHeader.Code.CodeNumber", 11),
-     ("MessageHeader.PromulgationInfo.Place", 50), ("MessageHeader.ToPlaces.Place", 150),
-     ("MessageHeader.SignerInfo.FullName", 50), ("MessageHeader.OtherInfo.TyperNotation", 10)],
+    [
+        ("MessageHeader.Subject", 500),
+        ("MessageHeader.From.OrganName", 200),
+        ("MessageHeader.Code.CodeNumber", 11),
+        ("MessageHeader.PromulgationInfo.Place", 50),
+        ("MessageHeader.ToPlaces.Place", 150),
+        ("MessageHeader.SignerInfo.FullName", 50),
+        ("MessageHeader.OtherInfo.TyperNotation", 10),
+    ],
 )
 def test_length_limits(path: str, limit: int) -> None:
     md.check_length(path, "ắ" * limit)

@@ -882,14 +882,17 @@ def parse_package(
     else:
         message, part = _edoc(ctx, mh, _child(header, "TraceHeaderList"))
     norm.update(part)
+
     # signature
-    raw: bytes | None = None
-    if kind == "edoc" or any(n.local == "Signature" for n in (header.iter() if header else [])):
-        if kept is not None and kept:
-            raw = b"".join(kept) if len(kept) > 1 else kept[0]
-        elif path is not None and path.stat().st_size <= limits.max_verify_bytes:
-            raw = path.read_bytes()
-    sig = check_signature(header, raw, anchors)
+    def load_raw() -> bytes | None:
+        """The whole package again, for the XML-DSig check; None above ``max_verify_bytes``."""
+        if kept:
+            return b"".join(kept) if len(kept) > 1 else kept[0]
+        if path is not None and path.stat().st_size <= limits.max_verify_bytes:
+            return path.read_bytes()
+        return None
+
+    sig = check_signature(header, load_raw, anchors)
     if sig.note in ("dummy", "invalid", "unverified"):
         ctx.issue(
             "M.Signature" if sig.note != "unverified" else "R.Signature",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -113,11 +113,14 @@ def _chain_trusted(
 
 
 def check_signature(
-    header: Node | None, raw: bytes | None, anchors: Sequence[x509.Certificate] | None = None
+    header: Node | None,
+    load_raw: Callable[[], bytes | None],
+    anchors: Sequence[x509.Certificate] | None = None,
 ) -> SignatureCheck:
     """Classify the package signature found under ``edXMLHeader`` and verify it when it is real.
 
-    ``raw`` is the whole package (None when it is too large to verify in memory)."""
+    ``load_raw`` returns the whole package, or None when it is too large to verify in memory; it is only
+    called for a signature that looks real (XML-DSig namespace, parseable certificate and value)."""
     sig = None
     if header is not None:
         for n in header.iter():
@@ -166,6 +169,7 @@ def check_signature(
     if ref is None or ref.attrs.get("URI", None) != "":
         result.reason = 'the signature does not reference the whole package (Reference URI must be "")'
         return result
+    raw = load_raw()
     if raw is None:
         result.note, result.reason = "unverified", "package too large to verify the XML signature in memory"
         return result
