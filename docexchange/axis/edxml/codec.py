@@ -847,7 +847,7 @@ def parse_package(
     norm = _empty_norm()
     chunks, kept, path = _chunks(source, limits.max_verify_bytes)
     try:
-        root = read_xml(chunks, limits)
+        root, digest = read_xml(chunks, limits)
     except XmlRejected as e:
         ctx.issue(e.code, e.en, e.vi)
         return _result(norm, ctx, None, [], SignatureCheck(False, False, "absent"), readable=False)
@@ -892,7 +892,7 @@ def parse_package(
             return path.read_bytes()
         return None
 
-    sig = check_signature(header, load_raw, anchors)
+    sig = check_signature(header, load_raw, anchors, digest)
     if sig.note in ("dummy", "invalid", "unverified"):
         ctx.issue(
             "M.Signature" if sig.note != "unverified" else "R.Signature",

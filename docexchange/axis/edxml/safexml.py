@@ -13,7 +13,7 @@ import codecs
 import hashlib
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 from xml.parsers import expat
@@ -127,8 +127,97 @@ class _B64Writer:
         return self.payload
 
 
+DSIG = "http://www.w3.org/2000/09/xmldsig#"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def _esc_text(t: str) -> str:
+    return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
+
+
+def _esc_attr(t: str) -> str:
+    return (
+        t.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace('"', "&quot;")
+        .replace("\t", "&#x9;")
+        .replace("\n", "&#xA;")
+        .replace("\r", "&#xD;")
+    )
+
+
+class ExcC14N:
+    """Exclusive XML canonicalization 1.0 without comments (http://www.w3.org/2001/10/xml-exc-c14n#),
+    streamed from parser events into a sink (a hash, or a list for small subtrees). No InclusiveNamespaces
+    prefix list. Namespace declarations are rendered where visibly utilized and not already rendered by an
+    output ancestor; attributes sorted by (namespace URI, local name)."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self.write = write
+        self.rendered: list[dict[str, str]] = [{}]
+        self.names: list[str] = []
+
+    def start(
+        self,
+        ns: str | None,
+        local: str,
+        prefix: str | None,
+        attrs: list[tuple[str | None, str, str | None, str]],
+    ) -> None:
+        parent = self.rendered[-1]
+        mine = dict(parent)
+        decls: list[tuple[str, str]] = []
+        used = [(prefix or "", ns or "")] + [(p, u or "") for (u, _l, p, _v) in attrs if p]
+        for p, u in used:
+            if p == "xml":
+                continue
+            if mine.get(p, "") != u:
+                decls.append((p, u))
+                mine[p] = u
+        qname = f"{prefix}:{local}" if prefix else local
+        out = ["<", qname]
+        for p, u in sorted(set(decls)):
+            out.append(f' xmlns:{p}="{_esc_attr(u)}"' if p else f' xmlns="{_esc_attr(u)}"')
+        for _u, lname, ap, v in sorted(attrs, key=lambda a: (a[0] or "", a[1])):
+            out.append(f' {ap}:{lname}="{_esc_attr(v)}"' if ap else f' {lname}="{_esc_attr(v)}"')
+        out.append(">")
+        self.write("".join(out).encode())
+        self.rendered.append(mine)
+        self.names.append(qname)
+
+    def end(self) -> None:
+        self.rendered.pop()
+        self.write(f"</{self.names.pop()}>".encode())
+
+    def text(self, data: str) -> None:
+        self.write(_esc_text(data).encode())
+
+    def pi(self, target: str, data: str) -> None:
+        self.write((f"<?{target} {data}?>" if data else f"<?{target}?>").encode())
+
+
+@dataclass
+class StreamDigest:
+    """SHA-256 of the exclusive-c14n form of the document minus its first ds:Signature (the enveloped
+    transform), and the exclusive-c14n bytes of that signature's SignedInfo. ``supported`` is False when the
+    document holds something this streaming form does not reproduce (a PI outside the root element)."""
+
+    sha256: bytes = b""
+    signed_info: bytes = b""
+    found_signature: bool = False
+    signature_parent: str | None = None
+    supported: bool = True
+
+
+def _split(name: str) -> tuple[str | None, str, str | None]:
+    parts = name.split(_SEP)
+    if len(parts) == 1:
+        return None, parts[0], None
+    return parts[0], parts[1], parts[2] if len(parts) > 2 else None
+
+
 class _Handler:
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, c14n_sink: Callable[[bytes], object] | None = None) -> None:
         self.limits = limits
         self.root: Node | None = None
         self.stack: list[Node] = []
@@ -137,6 +226,19 @@ class _Handler:
         self.elements = 0
         self.header_chars = 0
         self.attachments = 0
+        self.hash = hashlib.sha256()
+        self.doc = ExcC14N(self.hash.update if c14n_sink is None else self._tee(c14n_sink))
+        self.digest = StreamDigest()
+        self.skip = 0  # > 0 while inside the enveloped ds:Signature (excluded from the digest)
+        self.si_parts: list[bytes] = []
+        self.si: ExcC14N | None = None
+
+    def _tee(self, sink: Callable[[bytes], object]) -> Callable[[bytes], None]:
+        def write(b: bytes) -> None:
+            self.hash.update(b)
+            sink(b)
+
+        return write
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.depth += 1
@@ -153,13 +255,22 @@ class _Handler:
                 f"more than {self.limits.max_elements} XML elements",
                 f"quá {self.limits.max_elements} phần tử XML",
             )
-        parts = name.split(_SEP)
-        if len(parts) == 1:
-            ns, local, prefix = None, parts[0], None
+        ns, local, prefix = _split(name)
+        split_attrs = [(*_split(k), v) for k, v in attrs.items()]
+        node = Node(ns, local, prefix, {k.split(_SEP)[1] if _SEP in k else k: v for k, v in attrs.items()})
+        if self.skip:
+            self.skip += 1
+        elif ns == DSIG and local == "Signature" and not self.digest.found_signature:
+            self.digest.found_signature = True
+            self.digest.signature_parent = self.stack[-1].local if self.stack else None
+            self.skip = 1
         else:
-            ns, local = parts[0], parts[1]
-            prefix = parts[2] if len(parts) > 2 else None
-        node = Node(ns, local, prefix, dict(attrs))
+            self.doc.start(ns, local, prefix, split_attrs)  # type: ignore[arg-type]
+        if self.si is not None:
+            self.si.start(ns, local, prefix, split_attrs)  # type: ignore[arg-type]
+        elif self.skip == 2 and ns == DSIG and local == "SignedInfo":
+            self.si = ExcC14N(self.si_parts.append)
+            self.si.start(ns, local, prefix, split_attrs)  # type: ignore[arg-type]
         if self.stack:
             self.stack[-1].children.append(node)
         else:
@@ -178,15 +289,28 @@ class _Handler:
     def end(self, name: str) -> None:
         node = self.stack.pop()
         self.depth -= 1
+        if self.si is not None:
+            self.si.end()
+            if not self.si.names:
+                self.si = None
+                self.digest.signed_info = b"".join(self.si_parts)
+        if self.skip:
+            self.skip -= 1
+        else:
+            self.doc.end()
         if self.b64 is not None and node.local == "ContentTransferEncoded":
             node.payload = self.b64.close()
             self.b64 = None
 
     def chars(self, data: str) -> None:
+        if not self.stack:
+            return
+        if self.si is not None:
+            self.si.text(data)
+        if not self.skip:
+            self.doc.text(data)
         if self.b64 is not None:
             self.b64.feed(data)
-            return
-        if not self.stack:
             return
         self.header_chars += len(data)
         if self.header_chars > self.limits.max_header_chars:
@@ -196,6 +320,16 @@ class _Handler:
                 f"phần đầu gói tin quá {self.limits.max_header_chars} ký tự",
             )
         self.stack[-1].text_parts.append(data)
+
+
+def _handler_pi(handler: _Handler, target: str, data: str) -> None:
+    if not handler.stack:
+        handler.digest.supported = False  # c14n puts newlines around PIs outside the root: not reproduced
+        return
+    if not handler.skip:
+        handler.doc.pi(target, data)
+    if handler.si is not None:
+        handler.si.pi(target, data)
 
 
 def _forbid_dtd(*_args: object) -> None:
@@ -209,10 +343,12 @@ def _forbid_dtd(*_args: object) -> None:
 _ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
-def read_xml(chunks: Iterable[bytes], limits: Limits) -> Node:
+def read_xml(
+    chunks: Iterable[bytes], limits: Limits, c14n_sink: Callable[[bytes], object] | None = None
+) -> tuple[Node, StreamDigest]:
     """Parse a whole document from byte chunks; raises ``XmlRejected`` (never anything else for bad
     input). Unbound prefixes, mismatched tags, invalid UTF-8, DTDs and entity references are all rejected."""
-    handler = _Handler(limits)
+    handler = _Handler(limits, c14n_sink)
     p = expat.ParserCreate(namespace_separator=_SEP)
     p.namespace_prefixes = True
     p.buffer_text = True
@@ -221,6 +357,7 @@ def read_xml(chunks: Iterable[bytes], limits: Limits) -> Node:
     p.StartElementHandler = handler.start
     p.EndElementHandler = handler.end
     p.CharacterDataHandler = handler.chars
+    p.ProcessingInstructionHandler = lambda target, data: _handler_pi(handler, target, data)
     p.StartDoctypeDeclHandler = _forbid_dtd
     p.EntityDeclHandler = _forbid_dtd
     p.ExternalEntityRefHandler = _forbid_dtd  # type: ignore[assignment]
@@ -274,4 +411,5 @@ def read_xml(chunks: Iterable[bytes], limits: Limits) -> Node:
         raise XmlRejected("M.XML-Depth", "XML nested too deeply", "XML lồng quá sâu") from None
     if handler.root is None:
         raise XmlRejected("M.XML", "empty document", "tài liệu rỗng")
-    return handler.root
+    handler.digest.sha256 = handler.hash.digest()
+    return handler.root, handler.digest
