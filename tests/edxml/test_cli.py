@@ -21,8 +21,14 @@ def run(*args: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("new-document.edxml", 1), ("update.edxml", 1), ("new-document-legacy-variant.edxml", 4),
-     ("status-02-rejected.edxml", 0), ("status-03-accepted.edxml", 0), ("status-05-processing.edxml", 0)],
+    [
+        ("new-document.edxml", 1),
+        ("update.edxml", 1),
+        ("new-document-legacy-variant.edxml", 4),
+        ("status-02-rejected.edxml", 0),
+        ("status-03-accepted.edxml", 0),
+        ("status-05-processing.edxml", 0),
+    ],
 )
 def test_fixture_exit_codes(shared_dir: Path, name: str, code: int) -> None:
     rc, out = run(str(shared_dir / "fixtures" / "edxml" / name), "--json")

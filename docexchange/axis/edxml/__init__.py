@@ -4,13 +4,14 @@ Public API::
 
     build_edoc(EdocMessage, seal: Identity | None) -> bytes
     build_status(StatusMessage, seal: Identity | None) -> bytes
+    write_edoc(EdocMessage, out: IO[bytes], seal: Identity | None) -> int     (streams large attachments)
     parse_package(bytes | path | stream, *, sink=None, limits=Limits(), anchors=None) -> ParsedPackage
 
 ``ParsedPackage.normalized`` is the "Normalized edXML package" JSON of interfaces.md; ``.message`` the typed
 message (feed it back to ``build_*``); ``.attachments`` the decoded files; ``.signature`` the XML-DSig check.
 """
 
-from .build import build_edoc, build_status, default_document_id
+from .build import build_edoc, build_status, default_document_id, write_edoc
 from .codec import parse_package
 from .model import (
     BUSINESS_DOC_TYPE,
@@ -58,4 +59,5 @@ __all__ = [
     "build_status",
     "default_document_id",
     "parse_package",
+    "write_edoc",
 ]

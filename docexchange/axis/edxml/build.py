@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import io
+import re
+import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -25,11 +29,13 @@ from .model import (
     STATUS_CODE,
     Attachment,
     EdocMessage,
+    Limits,
     Organ,
     StaffInfo,
     StatusMessage,
     Trace,
 )
+from .safexml import read_xml
 
 REASONS = {
     0: "Văn bản điện tử mới",
@@ -106,8 +112,10 @@ def _read(data: bytes | Path | object) -> bytes:
 
 def _zip(name: str, data: bytes) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(Path(name).name or "file", data)
+    info = zipfile.ZipInfo(Path(name).name or "file", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(info, data)
     return buf.getvalue()
 
 
@@ -136,9 +144,25 @@ def default_document_id(msg: EdocMessage) -> str:
 
 def build_edoc(msg: EdocMessage, seal: Identity | None = None, *, now: datetime | None = None) -> bytes:
     """The package bytes of a document message. With ``seal`` (the sending agency's seal key and
-    certificate chain) an enveloped XML-DSig over the whole package is added. When ``msg.trace`` is empty one
-    TraceHeader (sender, ``now``) is written. Memory: the whole package is built in memory (about three
-    times the base64 size); the parser side is the streaming one."""
+    certificate chain) an enveloped XML-DSig (signxml, exclusive c14n, SHA-256) over the whole package is
+    added. When ``msg.trace`` is empty one TraceHeader (sender, ``now``) is written.
+
+    Memory: the whole package is built in memory (about four times the base64 size); for large attachments
+    use ``write_edoc``, which streams."""
+    root, header = _edoc_tree(msg, now, _inline_payload)
+    return _finish(root, header, seal)
+
+
+def _inline_payload(i: int, a: Attachment, el: etree._Element) -> None:
+    data = _read(a.data)
+    if a.zip_payload:
+        data = _zip(a.name, data)
+    el.text = base64.b64encode(data).decode("ascii")
+
+
+def _edoc_tree(
+    msg: EdocMessage, now: datetime | None, payload: Callable[[int, Attachment, etree._Element], None]
+) -> tuple[etree._Element, etree._Element]:
     P = "MessageHeader"
     if not msg.recipients:
         raise md.MetadataError(
@@ -288,11 +312,11 @@ def build_edoc(msg: EdocMessage, seal: Identity | None = None, *, now: datetime 
     manifest.set("version", "1.0")
     encoded = _sub(root, "AttachmentEncoded")
     for i, att in enumerate(msg.attachments):
-        _attachment(manifest, encoded, att, att.content_id or str(i + 1))
-    return _finish(root, header, seal)
+        payload(i, att, _attachment(manifest, encoded, att, att.content_id or str(i + 1)))
+    return root, header
 
 
-def _attachment(manifest: etree._Element, encoded: etree._Element, a: Attachment, cid: str) -> None:
+def _attachment(manifest: etree._Element, encoded: etree._Element, a: Attachment, cid: str) -> etree._Element:
     md.check_length("Attachment.AttachmentName", a.name)
     ref = _sub(manifest, "Reference")
     _sub(ref, "ContentId", f"cid:{cid}")
@@ -304,11 +328,7 @@ def _attachment(manifest: etree._Element, encoded: etree._Element, a: Attachment
     _sub(att, "AttachmentName", a.name)
     _opt(att, "Description", a.description, "Attachment.Description")
     _sub(att, "ContentType", a.content_type)
-    data = _read(a.data)
-    if a.zip_payload:
-        data = _zip(a.name, data)
-    el = _sub(att, "ContentTransferEncoded")
-    el.text = base64.b64encode(data).decode("ascii")
+    return _sub(att, "ContentTransferEncoded")
 
 
 def build_status(msg: StatusMessage, seal: Identity | None = None) -> bytes:
@@ -337,3 +357,108 @@ def build_status(msg: StatusMessage, seal: Identity | None = None) -> bytes:
     _opt(mh, "Description", msg.description, f"{P}.Description")
     _sub(mh, "Timestamp", md.edxml_timestamp(msg.timestamp))
     return _finish(root, header, seal)
+
+
+# ---- streaming writer ----
+
+_MARK = "\ue000ATTACHMENT-{}\ue001"  # private-use characters: checked absent from the header below
+_B64_BLOCK = 3 * (1 << 16)
+_HEADER_END = re.compile(rb"</([A-Za-z_][\w.-]*:)?edXMLHeader>")
+
+
+def _zip_to_temp(a: Attachment) -> IO[bytes]:
+    """Zip an attachment into a temporary file in blocks (fixed entry time: deterministic bytes)."""
+    tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed by write_edoc
+    info = zipfile.ZipInfo(Path(a.name).name or "file", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(tmp, "w") as zf, zf.open(info, "w", force_zip64=True) as w:
+        for block in _raw_blocks(a.data):
+            w.write(block)
+    return tmp
+
+
+def _raw_blocks(data: bytes | Path | IO[bytes]) -> Iterator[bytes]:
+    """Blocks of exactly ``_B64_BLOCK`` bytes (a multiple of 3) except the last, so that the base64 of
+    consecutive blocks concatenates into the base64 of the whole."""
+    if isinstance(data, bytes):
+        for i in range(0, len(data), _B64_BLOCK):
+            yield data[i : i + _B64_BLOCK]
+        return
+    f = data.open("rb") if isinstance(data, Path) else data
+    try:
+        if not isinstance(data, Path):
+            f.seek(0)
+        buf = b""
+        while chunk := f.read(_B64_BLOCK):
+            buf += chunk
+            while len(buf) >= _B64_BLOCK:
+                yield buf[:_B64_BLOCK]
+                buf = buf[_B64_BLOCK:]
+        if buf:
+            yield buf
+    finally:
+        if isinstance(data, Path):
+            f.close()
+
+
+def write_edoc(
+    msg: EdocMessage, out: IO[bytes], seal: Identity | None = None, *, now: datetime | None = None
+) -> int:
+    """Stream the package of ``msg`` to ``out``; returns the number of bytes written.
+
+    Same content as ``build_edoc`` but attachments are read twice in blocks (once for the digest, once to
+    write) and never held whole: memory stays at the header plus a few 192 KiB blocks whatever the
+    attachment size. The enveloped signature is computed from the streamed exclusive c14n of the document
+    (the same code the parser verifies with) and signed with the seal key directly."""
+    if now is None and not msg.trace:
+        now = datetime.now(md.VN_TZ)  # one instant for both passes
+    root, header = _edoc_tree(msg, now, lambda i, a, el: setattr(el, "text", _MARK.format(i)))
+    etree.indent(root, space="  ")
+    skeleton = etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+    pieces = re.split("\ue000ATTACHMENT-(\\d+)\ue001", skeleton)
+    if len(pieces) != 2 * len(msg.attachments) + 1:
+        raise md.MetadataError(
+            "private-use characters U+E000/U+E001 in the header",
+            "ký tự vùng riêng U+E000/U+E001 trong phần đầu gói tin",
+            code="M.MessageHeader",
+            field="MessageHeader",
+        )
+
+    zipped = {i: _zip_to_temp(a) for i, a in enumerate(msg.attachments) if a.zip_payload}
+
+    def stream(sig: bytes = b"") -> Iterator[bytes]:
+        for k, piece in enumerate(pieces):
+            if k % 2:
+                i = int(piece)
+                src = zipped[i] if i in zipped else msg.attachments[i].data
+                yield from (base64.b64encode(block) for block in _raw_blocks(src))
+                continue
+            data = piece.encode("utf-8")
+            m = _HEADER_END.search(data) if sig else None
+            if m:  # last child of edXMLHeader, no whitespace of its own: removing it gives the skeleton back
+                data = data[: m.start()] + sig + data[m.start() :]
+            yield data
+
+    try:
+        return _write_two_passes(stream, out, seal)
+    finally:
+        for tmp in zipped.values():
+            tmp.close()
+
+
+def _write_two_passes(stream: Callable[..., Iterator[bytes]], out: IO[bytes], seal: Identity | None) -> int:
+    from .dsig import signature_element
+
+    sig = b""
+    if seal is not None:
+        _root, digest = read_xml(
+            stream(),
+            Limits(max_package_bytes=1 << 62, max_attachment_bytes=1 << 62, max_header_chars=1 << 30),
+            decode_payloads=False,
+        )
+        sig = signature_element(digest.sha256, seal.key, seal.cert, seal.chain)
+    written = 0
+    for block in stream(sig):
+        out.write(block)
+        written += len(block)
+    return written

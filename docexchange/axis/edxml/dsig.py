@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as InvalidSignatureError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from lxml import etree
 from signxml import SignatureConfiguration, XMLSigner, XMLVerifier, methods
 from signxml.exceptions import InvalidInput, InvalidSignature
@@ -26,6 +26,10 @@ from .model import DSIG_NS, SignatureCheck
 from .safexml import Node, StreamDigest
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _SIGNERS: dict[str, XMLSigner] = {}
 
 
@@ -54,6 +58,38 @@ def sign_root(
     certs = [cert] + [c for c in chain if c.issuer != c.subject]
     signed: etree._Element = _signer(alg).sign(root, key=key, cert=certs)
     return signed
+
+
+def signature_element(
+    digest: bytes, key: PrivateKey, cert: x509.Certificate, chain: Sequence[x509.Certificate] = ()
+) -> bytes:
+    """A serialized enveloped ``ds:Signature`` over a document whose exclusive-c14n SHA-256 (Signature
+    excluded) is ``digest``: the same shape signxml produces, signed with the seal key directly."""
+    ds = f"{{{DSIG_NS}}}"
+    sig = etree.Element(ds + "Signature", nsmap={"ds": DSIG_NS})
+    si = etree.SubElement(sig, ds + "SignedInfo")
+    etree.SubElement(si, ds + "CanonicalizationMethod", Algorithm=EXC_C14N)
+    rsa_key = isinstance(key, rsa.RSAPrivateKey)
+    etree.SubElement(si, ds + "SignatureMethod", Algorithm=RSA_SHA256 if rsa_key else ECDSA_SHA256)
+    ref = etree.SubElement(si, ds + "Reference", URI="")
+    tr = etree.SubElement(ref, ds + "Transforms")
+    etree.SubElement(tr, ds + "Transform", Algorithm=ENVELOPED)
+    etree.SubElement(tr, ds + "Transform", Algorithm=EXC_C14N)
+    etree.SubElement(ref, ds + "DigestMethod", Algorithm=SHA256)
+    etree.SubElement(ref, ds + "DigestValue").text = base64.b64encode(digest).decode()
+    signed_info = etree.tostring(si, method="c14n", exclusive=True, with_comments=False)
+    if isinstance(key, rsa.RSAPrivateKey):
+        value = key.sign(signed_info, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        r, s_ = decode_dss_signature(key.sign(signed_info, ec.ECDSA(hashes.SHA256())))
+        n = (key.curve.key_size + 7) // 8
+        value = r.to_bytes(n, "big") + s_.to_bytes(n, "big")
+    etree.SubElement(sig, ds + "SignatureValue").text = base64.b64encode(value).decode()
+    x509_data = etree.SubElement(etree.SubElement(sig, ds + "KeyInfo"), ds + "X509Data")
+    for c in [cert] + [c for c in chain if c.issuer != c.subject]:
+        der = c.public_bytes(serialization.Encoding.DER)
+        etree.SubElement(x509_data, ds + "X509Certificate").text = base64.b64encode(der).decode()
+    return bytes(etree.tostring(sig))
 
 
 def placeholder() -> etree._Element:
@@ -111,12 +147,6 @@ def _chain_trusted(
         pool.remove(parent)
         current = parent
     return False, "certificate chain too long"
-
-
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
 
 def _streaming_verdict(sig: Node, cert: x509.Certificate, value: bytes, digest: StreamDigest) -> str | None:

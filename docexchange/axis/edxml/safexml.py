@@ -232,6 +232,7 @@ class _Handler:
         self.skip = 0  # > 0 while inside the enveloped ds:Signature (excluded from the digest)
         self.si_parts: list[bytes] = []
         self.si: ExcC14N | None = None
+        self.decode_payloads = True
 
     def _tee(self, sink: Callable[[bytes], object]) -> Callable[[bytes], None]:
         def write(b: bytes) -> None:
@@ -276,7 +277,7 @@ class _Handler:
         else:
             self.root = node
         self.stack.append(node)
-        if local == "ContentTransferEncoded":
+        if local == "ContentTransferEncoded" and self.decode_payloads:
             self.attachments += 1
             if self.attachments > self.limits.max_attachments:
                 raise XmlRejected(
@@ -312,6 +313,8 @@ class _Handler:
         if self.b64 is not None:
             self.b64.feed(data)
             return
+        if not self.decode_payloads and self.stack[-1].local == "ContentTransferEncoded":
+            return
         self.header_chars += len(data)
         if self.header_chars > self.limits.max_header_chars:
             raise XmlRejected(
@@ -344,11 +347,15 @@ _ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\
 
 
 def read_xml(
-    chunks: Iterable[bytes], limits: Limits, c14n_sink: Callable[[bytes], object] | None = None
+    chunks: Iterable[bytes],
+    limits: Limits,
+    c14n_sink: Callable[[bytes], object] | None = None,
+    decode_payloads: bool = True,
 ) -> tuple[Node, StreamDigest]:
     """Parse a whole document from byte chunks; raises ``XmlRejected`` (never anything else for bad
     input). Unbound prefixes, mismatched tags, invalid UTF-8, DTDs and entity references are all rejected."""
     handler = _Handler(limits, c14n_sink)
+    handler.decode_payloads = decode_payloads
     p = expat.ParserCreate(namespace_separator=_SEP)
     p.namespace_prefixes = True
     p.buffer_text = True
