@@ -455,6 +455,7 @@ def _write_two_passes(stream: Callable[..., Iterator[bytes]], out: IO[bytes], se
             stream(),
             Limits(max_package_bytes=1 << 62, max_attachment_bytes=1 << 62, max_header_chars=1 << 30),
             decode_payloads=False,
+            hash_all=True,
         )
         sig = signature_element(digest.sha256, seal.key, seal.cert, seal.chain)
     written = 0

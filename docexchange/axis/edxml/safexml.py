@@ -23,7 +23,6 @@ from .model import Limits
 CHUNK = 1 << 16
 SPOOL_MAX = 1 << 20
 _SEP = " "
-_B64_JUNK = re.compile(r"\s+")
 
 
 class XmlRejected(Exception):
@@ -89,7 +88,12 @@ class _B64Writer:
     def feed(self, text: str) -> None:
         if self.done:
             return
-        data = self.pending + _B64_JUNK.sub("", text)
+        try:
+            raw = text.encode("ascii").translate(None, b" \t\r\n")
+        except UnicodeEncodeError:
+            self._fail("not valid base64")
+            return
+        data = self.pending + raw.decode("ascii")
         cut = len(data) - len(data) % 4
         self.pending = data[cut:]
         if cut:
@@ -233,6 +237,8 @@ class _Handler:
         self.si_parts: list[bytes] = []
         self.si: ExcC14N | None = None
         self.decode_payloads = True
+        self.hashing = True
+        self.hash_all = c14n_sink is not None
 
     def _tee(self, sink: Callable[[bytes], object]) -> Callable[[bytes], None]:
         def write(b: bytes) -> None:
@@ -265,7 +271,7 @@ class _Handler:
             self.digest.found_signature = True
             self.digest.signature_parent = self.stack[-1].local if self.stack else None
             self.skip = 1
-        else:
+        elif self.hashing:
             self.doc.start(ns, local, prefix, split_attrs)  # type: ignore[arg-type]
         if self.si is not None:
             self.si.start(ns, local, prefix, split_attrs)  # type: ignore[arg-type]
@@ -297,8 +303,10 @@ class _Handler:
                 self.digest.signed_info = b"".join(self.si_parts)
         if self.skip:
             self.skip -= 1
-        else:
+        elif self.hashing:
             self.doc.end()
+        if node.local == "edXMLHeader" and not self.digest.found_signature and not self.hash_all:
+            self.hashing = False  # no enveloped signature to check: the rest need not be canonicalized
         if self.b64 is not None and node.local == "ContentTransferEncoded":
             node.payload = self.b64.close()
             self.b64 = None
@@ -308,7 +316,7 @@ class _Handler:
             return
         if self.si is not None:
             self.si.text(data)
-        if not self.skip:
+        if not self.skip and self.hashing:
             self.doc.text(data)
         if self.b64 is not None:
             self.b64.feed(data)
@@ -329,7 +337,7 @@ def _handler_pi(handler: _Handler, target: str, data: str) -> None:
     if not handler.stack:
         handler.digest.supported = False  # c14n puts newlines around PIs outside the root: not reproduced
         return
-    if not handler.skip:
+    if not handler.skip and handler.hashing:
         handler.doc.pi(target, data)
     if handler.si is not None:
         handler.si.pi(target, data)
@@ -351,11 +359,13 @@ def read_xml(
     limits: Limits,
     c14n_sink: Callable[[bytes], object] | None = None,
     decode_payloads: bool = True,
+    hash_all: bool = False,
 ) -> tuple[Node, StreamDigest]:
     """Parse a whole document from byte chunks; raises ``XmlRejected`` (never anything else for bad
     input). Unbound prefixes, mismatched tags, invalid UTF-8, DTDs and entity references are all rejected."""
     handler = _Handler(limits, c14n_sink)
     handler.decode_payloads = decode_payloads
+    handler.hash_all = handler.hash_all or hash_all
     p = expat.ParserCreate(namespace_separator=_SEP)
     p.namespace_prefixes = True
     p.buffer_text = True
