@@ -309,3 +309,22 @@ def test_stream_and_path_sources(tmp_path, as_stream: bool, pki) -> None:  # typ
     else:
         n = parse_package(p).normalized
     assert n == parse_package(data).normalized and n["package_signature"]["note"] == "valid"
+
+
+def test_sink_written_while_parsing_without_a_spool_copy(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A non-zip attachment whose ContentId precedes its payload goes straight into the caller's sink."""
+    import docexchange.axis.edxml.codec as codec
+
+    def no_copy(*a: object, **k: object) -> None:
+        raise AssertionError("payload copied from a spool")
+
+    monkeypatch.setattr(codec.shutil, "copyfileobj", no_copy)
+    out = io.BytesIO()
+    pkg = parse_package(hand_made(), sink=lambda cid, name: out)
+    assert out.getvalue() == PDF and pkg.attachments[0].size == len(PDF)
+    assert pkg.attachments[0].sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_padding_in_the_middle_is_rejected() -> None:
+    bad = hand_made().replace(b"<ContentTransferEncoded>", b"<ContentTransferEncoded>QQ==")
+    assert "M.Attachment-Encoding" in codes(parse_package(bad), "error")

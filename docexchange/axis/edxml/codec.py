@@ -708,8 +708,11 @@ def _finish_attachment(
             f"tệp {name!r}: dữ liệu base64 không hợp lệ ({payload.error})",
         )
         return ParsedAttachment(cid, name, ctype, 0, "", False, False, None)
-    if not zipped and sink is None:
-        stream: IO[bytes] | None = payload.spool  # no copy: the spool is the attachment
+    stream: IO[bytes] | None
+    if payload.direct:  # already streamed into the caller's sink while parsing
+        stream, size, sha, head = None, payload.size, payload.sha256, payload.head
+    elif not zipped and sink is None:
+        stream = payload.spool  # no copy: the spool is the attachment
         size, sha, head = payload.size, payload.sha256, payload.head
     else:
         if sink is None:
@@ -847,7 +850,7 @@ def parse_package(
     norm = _empty_norm()
     chunks, kept, path = _chunks(source, limits.max_verify_bytes)
     try:
-        root, digest = read_xml(chunks, limits)
+        root, digest = read_xml(chunks, limits, sink=sink)
     except XmlRejected as e:
         ctx.issue(e.code, e.en, e.vi)
         return _result(norm, ctx, None, [], SignatureCheck(False, False, "absent"), readable=False)

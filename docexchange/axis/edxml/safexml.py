@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO
 from xml.parsers import expat
 
+from ...formats.text import normalize_text
 from .model import Limits
 
 CHUNK = 1 << 16
@@ -44,6 +45,7 @@ class Payload:
     sha256: str = ""
     head: bytes = b""
     error: str | None = None  # base64 problem, or limit exceeded
+    direct: bool = False  # True: the bytes went straight to the caller's sink (not a zip), spool unused
 
 
 @dataclass
@@ -78,12 +80,28 @@ class Node:
 class _B64Writer:
     """Incremental base64 → spool, with a size cap and running SHA-256 of the decoded bytes."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, opener: Callable[[], IO[bytes]] | None = None) -> None:
         self.payload = Payload(spool=tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX))  # noqa: SIM115
         self.limit = limit
         self.pending = ""
         self.hash = hashlib.sha256()
         self.done = False
+        self.padded = False
+        self.opener = opener  # caller sink: used directly once the first bytes show this is not a zip
+
+    def _decide(self) -> None:
+        """Switch to the caller's sink when the payload is not a zip (a zip needs its central directory at
+        the end, so it stays in the spool to be unzipped later)."""
+        opener, self.opener = self.opener, None
+        p = self.payload
+        if opener is None or p.head.startswith(b"PK\x03\x04"):
+            return
+        out = opener()
+        p.spool.seek(0)
+        out.write(p.spool.read())  # at most a few bytes so far
+        p.spool.close()
+        p.spool = out
+        p.direct = True
 
     def feed(self, text: str) -> None:
         if self.done:
@@ -100,13 +118,14 @@ class _B64Writer:
             self._write(data[:cut])
 
     def _write(self, chunk: str) -> None:
+        if self.padded or "=" in chunk[:-2]:
+            self._fail("base64 padding in the middle of the data")
+            return
+        self.padded = chunk.endswith("=")
         try:
             raw = base64.b64decode(chunk, validate=True)
         except (binascii.Error, ValueError):
             self._fail("not valid base64")
-            return
-        if "=" in chunk[:-2]:
-            self._fail("base64 padding in the middle of the data")
             return
         p = self.payload
         if p.size + len(raw) > self.limit:
@@ -117,6 +136,8 @@ class _B64Writer:
         p.size += len(raw)
         self.hash.update(raw)
         p.spool.write(raw)
+        if self.opener is not None and len(p.head) >= 4:
+            self._decide()
 
     def _fail(self, why: str) -> None:
         self.payload.error = why
@@ -125,8 +146,11 @@ class _B64Writer:
     def close(self) -> Payload:
         if not self.done and self.pending:
             self._fail("base64 length is not a multiple of 4")
+        if self.opener is not None and not self.payload.error:
+            self._decide()
         self.payload.sha256 = self.hash.hexdigest()
-        self.payload.spool.seek(0)
+        if not self.payload.direct:
+            self.payload.spool.seek(0)
         self.done = True
         return self.payload
 
@@ -239,6 +263,20 @@ class _Handler:
         self.decode_payloads = True
         self.hashing = True
         self.hash_all = c14n_sink is not None
+        self.sink: Callable[[str, str], IO[bytes]] | None = None
+
+    def _opener(self) -> Callable[[], IO[bytes]] | None:
+        """Opens the caller's sink for the attachment being decoded, when its ContentId is already known."""
+        sink = self.sink
+        parent = self.stack[-2] if len(self.stack) > 1 else None
+        cid_node = parent.find("ContentId") if parent is not None else None
+        if sink is None or parent is None or cid_node is None:
+            return None
+        cid = cid_node.text.strip()
+        cid = cid[4:].strip() if cid.lower().startswith("cid:") else cid
+        name_node = parent.find("AttachmentName")
+        name = normalize_text(name_node.text) if name_node is not None else ""
+        return lambda: sink(cid, name)
 
     def _tee(self, sink: Callable[[bytes], object]) -> Callable[[bytes], None]:
         def write(b: bytes) -> None:
@@ -291,7 +329,7 @@ class _Handler:
                     f"more than {self.limits.max_attachments} attachments",
                     f"quá {self.limits.max_attachments} tệp đính kèm",
                 )
-            self.b64 = _B64Writer(self.limits.max_attachment_bytes)
+            self.b64 = _B64Writer(self.limits.max_attachment_bytes, self._opener())
 
     def end(self, name: str) -> None:
         node = self.stack.pop()
@@ -360,12 +398,14 @@ def read_xml(
     c14n_sink: Callable[[bytes], object] | None = None,
     decode_payloads: bool = True,
     hash_all: bool = False,
+    sink: Callable[[str, str], IO[bytes]] | None = None,
 ) -> tuple[Node, StreamDigest]:
     """Parse a whole document from byte chunks; raises ``XmlRejected`` (never anything else for bad
     input). Unbound prefixes, mismatched tags, invalid UTF-8, DTDs and entity references are all rejected."""
     handler = _Handler(limits, c14n_sink)
     handler.decode_payloads = decode_payloads
     handler.hash_all = handler.hash_all or hash_all
+    handler.sink = sink
     p = expat.ParserCreate(namespace_separator=_SEP)
     p.namespace_prefixes = True
     p.buffer_text = True
