@@ -322,3 +322,42 @@ def test_element_order_and_prefixes_do_not_matter(pki) -> None:  # type: ignore[
     a = parse_package(data).normalized
     b = parse_package(text.encode()).normalized
     assert b == a
+
+
+@st.composite
+def statuses(draw: st.DrawFn) -> StatusMessage:
+    from docexchange.axis.edxml import STATUS_CODE
+
+    d = draw(st.dates(date(2000, 1, 1), date(2099, 12, 31)))
+    org = draw(organ_ids)
+    code = f"{draw(st.integers(1, 10**6)):02d}/{draw(notations)}"
+    return StatusMessage(
+        sender=Organ(draw(organ_ids), draw(st.none() | texts)),
+        response_for=ResponseFor(org, code, d, f"{org.upper()},{d:%Y/%m/%d},{code}"),
+        status_code=draw(st.sampled_from(sorted(STATUS_CODE))),
+        timestamp=draw(
+            st.datetimes(datetime(2000, 1, 1), datetime(2099, 1, 1), timezones=st.just(VN))
+        ).replace(microsecond=0),
+        description=draw(st.none() | texts),
+        staff=draw(st.none() | st.builds(StaffInfo, st.none() | texts, st.none() | texts)),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(msg=statuses())
+def test_status_round_trip_property(pki, msg: StatusMessage) -> None:  # type: ignore[no-untyped-def]
+    first = parse_package(build_status(msg, pki.rsa_seal))
+    second = parse_package(build_status(first.message, pki.rsa_seal))  # type: ignore[arg-type]
+    assert first.normalized == second.normalized
+    st_ = first.normalized["status"]
+    assert (
+        st_["code"] == msg.status_code and st_["response_for"]["document_id"] == msg.response_for.document_id
+    )
+    assert st_["timestamp"] == msg.timestamp.isoformat()
+    assert first.normalized["package_signature"]["note"] == "valid"
+
+
+def test_strict_mode_refuses_short_codes(shared_dir) -> None:  # type: ignore[no-untyped-def]
+    pkg = parse_package(shared_dir / "fixtures" / "edxml" / "new-document.edxml", lenient=False)
+    err = [e for e in pkg.normalized["errors"] if e["code"] == "M.MessageHeader.To.OrganId"]
+    assert err and err[0]["severity"] == "error"

@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -73,12 +73,18 @@ _PDF = re.compile(rb"^%PDF-(\d)\.(\d)")
 # ---- input ----
 
 
-def _chunks(source: Source, keep_limit: int) -> tuple[Iterator[bytes], list[bytes] | None, Path | None]:
-    """Byte chunks of the source, plus a way to get the whole package again for the signature check:
-    the bytes themselves, a path to re-read, or a tee buffer (only up to ``keep_limit``)."""
+def _chunks(source: Source, verify_limit: int) -> tuple[Iterator[bytes], Callable[[], bytes | None]]:
+    """Byte chunks of the source, plus ``load_raw``: the whole package again for an in-memory XML-DSig check
+    (bytes as given; a path or seekable stream re-read when at most ``verify_limit`` bytes; else None).
+    ``load_raw`` is only called for signatures the streamed check does not cover."""
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        return iter([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]), [data], None
+        view = memoryview(source)
+
+        def blocks() -> Iterator[bytes]:
+            for i in range(0, max(len(view), 1), CHUNK):
+                yield bytes(view[i : i + CHUNK])
+
+        return blocks(), lambda: bytes(view)
     if isinstance(source, str | Path):
         path = Path(source)
 
@@ -87,21 +93,30 @@ def _chunks(source: Source, keep_limit: int) -> tuple[Iterator[bytes], list[byte
                 while block := f.read(CHUNK):
                     yield block
 
-        return gen(), None, path
-    stream = source
-    kept: list[bytes] = []
+        def reread() -> bytes | None:
+            return path.read_bytes() if path.stat().st_size <= verify_limit else None
 
-    def tee() -> Iterator[bytes]:
-        total = 0
+        return gen(), reread
+    stream = source
+    start = stream.tell() if stream.seekable() else None
+
+    def read() -> Iterator[bytes]:
         while block := stream.read(CHUNK):
-            total += len(block)
-            if total <= keep_limit:
-                kept.append(block)
-            else:
-                kept.clear()
             yield block
 
-    return tee(), kept, None
+    def rewind() -> bytes | None:
+        if start is None:
+            return None
+        end = stream.tell()
+        if end - start > verify_limit:
+            return None
+        stream.seek(start)
+        try:
+            return stream.read(end - start)
+        finally:
+            stream.seek(end)
+
+    return read(), rewind
 
 
 # ---- the normalizing walker ----
@@ -848,7 +863,7 @@ def parse_package(
     """
     ctx = _Ctx(lenient)
     norm = _empty_norm()
-    chunks, kept, path = _chunks(source, limits.max_verify_bytes)
+    chunks, load_raw = _chunks(source, limits.max_verify_bytes)
     try:
         root, digest = read_xml(chunks, limits, sink=sink)
     except XmlRejected as e:
@@ -887,14 +902,6 @@ def parse_package(
     norm.update(part)
 
     # signature
-    def load_raw() -> bytes | None:
-        """The whole package again, for the XML-DSig check; None above ``max_verify_bytes``."""
-        if kept:
-            return b"".join(kept) if len(kept) > 1 else kept[0]
-        if path is not None and path.stat().st_size <= limits.max_verify_bytes:
-            return path.read_bytes()
-        return None
-
     sig = check_signature(header, load_raw, anchors, digest)
     if sig.note in ("dummy", "invalid", "unverified"):
         ctx.issue(
