@@ -328,3 +328,10 @@ def test_sink_written_while_parsing_without_a_spool_copy(monkeypatch) -> None:  
 def test_padding_in_the_middle_is_rejected() -> None:
     bad = hand_made().replace(b"<ContentTransferEncoded>", b"<ContentTransferEncoded>QQ==")
     assert "M.Attachment-Encoding" in codes(parse_package(bad), "error")
+
+
+def test_caller_sink_never_closed_even_when_package_is_rejected() -> None:
+    out = io.BytesIO()
+    data = hand_made(root_ns="urn:not-edxml")
+    pkg = parse_package(data, sink=lambda cid, name: out)
+    assert not pkg.readable and not out.closed

@@ -975,7 +975,7 @@ _SIG_VI = {"dummy": "là chữ ký giả/mẫu", "invalid": "không hợp lệ",
 
 def _close_payloads(root: Node) -> None:
     for n in root.iter():
-        if n.payload is not None:
+        if n.payload is not None and not n.payload.direct:  # never close a caller's sink
             n.payload.spool.close()
 
 
