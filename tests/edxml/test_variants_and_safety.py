@@ -335,3 +335,17 @@ def test_caller_sink_never_closed_even_when_package_is_rejected() -> None:
     data = hand_made(root_ns="urn:not-edxml")
     pkg = parse_package(data, sink=lambda cid, name: out)
     assert not pkg.readable and not out.closed
+
+
+def test_bad_email_is_a_warning() -> None:
+    data = hand_made().replace(
+        b"<OrganId>000.00.11.h53</OrganId>",
+        b"<OrganId>000.00.11.h53</OrganId><Email>vanthu at tayninh</Email>",
+    )
+    pkg = parse_package(data)
+    assert "M.MessageHeader.From.Email" in codes(pkg, "warning") and pkg.ok
+
+
+def test_unknown_encoding_declaration() -> None:
+    pkg = parse_package(hand_made().replace(b'encoding="UTF-8"', b'encoding="ATF-8"'))
+    assert not pkg.readable and codes(pkg) == ["M.Encoding"]

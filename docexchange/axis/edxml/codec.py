@@ -67,6 +67,7 @@ KNOWN_CONTENT_TYPES = {
     "text/plain",
 }
 _DOCID = re.compile(r"^([^,]+),([^,]+),([^/]+)/(.+)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PDF = re.compile(rb"^%PDF-(\d)\.(\d)")
 
 
@@ -239,12 +240,20 @@ def _organ(ctx: _Ctx, node: Node, path: str, field: str) -> Organ:
     def t(local: str) -> str | None:
         return ctx.text(node.find(local), f"{path}.{local}", f"{field}.{local}")
 
+    email = t("Email")
+    if email is not None and not _EMAIL.match(email):
+        ctx.issue(
+            f"M.{path}.Email",
+            f"{path}.Email: {email!r} is not an e-mail address",
+            f"{path}.Email: {email!r} không phải địa chỉ thư điện tử",
+            "warning",
+        )
     return Organ(
         organ_id=ctx.organ_id(node.find("OrganId"), f"{path}.OrganId", f"{field}.organ_id") or "",
         organ_name=t("OrganName"),
         organization_in_charge=t("OrganizationInCharge"),
         address=t("OrganAdd"),
-        email=t("Email"),
+        email=email,
         telephone=t("Telephone"),
         fax=t("Fax"),
         website=t("Website"),

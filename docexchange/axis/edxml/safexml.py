@@ -464,6 +464,10 @@ def read_xml(
             f"malformed XML: {msg} (line {e.lineno}, column {e.offset})",
             f"XML không hợp lệ: {msg} (dòng {e.lineno}, cột {e.offset})",
         ) from None
+    except LookupError as e:  # an encoding name expat/Python does not know
+        raise XmlRejected(
+            "M.Encoding", f"unsupported character encoding: {e}", f"bảng mã không được hỗ trợ: {e}"
+        ) from None
     except RecursionError:
         raise XmlRejected("M.XML-Depth", "XML nested too deeply", "XML lồng quá sâu") from None
     if handler.root is None:
