@@ -21,12 +21,19 @@ def _services() -> Services:
 @click.command("init")
 @click.option("--no-demo", is_flag=True, help="Only migrate and create the dev PKI; no demo agencies.")
 @click.option("--key-type", default="rsa2048", type=click.Choice(["rsa2048", "rsa3072", "ec256"]))
-def init_cmd(no_demo: bool, key_type: str) -> None:
-    """Migrate the database, create the dev PKI and the demo agencies (idempotent)."""
+@click.option("--no-hub", is_flag=True, help="Do not register the agencies on the embedded axis hub.")
+def init_cmd(no_demo: bool, key_type: str, no_hub: bool) -> None:
+    """Migrate the database, create the dev PKI and the demo agencies, register them on the embedded hub
+    (idempotent)."""
     from ..seed import init_node
 
     svc = _services()
     logins = init_node(svc, demo=not no_demo, key_type=key_type)
+    if not no_hub and not no_demo:
+        from ..exchange.engine import embedded_hub, register_on_hub
+
+        codes = register_on_hub(svc, embedded_hub(svc))
+        click.echo(f"registered on the embedded axis hub: {', '.join(codes)}")
     click.echo(f"database: {svc.settings.database_url}")
     click.echo(f"trust anchors: {svc.settings.certs_dir / 'anchors'}")
     if logins:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:51:01.455248
+Create Date: 2026-11-22 23:02:07.537901
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,0 +1,54 @@
+"""``docexchange worker``: the exchange workers (send the outbox, poll the hub, receive and verify)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+import click
+
+from ..config import Settings
+from ..services import Services
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass of sending and receiving, then exit.")
+@click.option("--interval", default=1.0, type=float, show_default=True, help="Seconds between idle passes.")
+@click.option("--no-receive", is_flag=True)
+@click.option("--no-send", is_flag=True)
+def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool) -> None:
+    """Run the exchange workers. Any number may run at once: they coordinate through the database."""
+    from ..exchange.engine import exchange_deps_for
+    from ..exchange.service import receive_pending, send_pending
+    from ..migrate import require_current
+
+    svc = Services(Settings.from_env())
+    require_current(svc.db.engine)
+    deps = exchange_deps_for(svc)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping:
+        busy = 0
+        if not no_send:
+            busy += send_pending(deps, owner)
+        if not no_receive:
+            counts = receive_pending(deps, owner)
+            busy += sum(v for k, v in counts.items() if k != "retry_later")
+        if not no_send:
+            busy += send_pending(deps, owner)  # statuses produced by this pass go out at once
+        if once:
+            break
+        if not busy:
+            time.sleep(interval)
+
+
+commands = [worker_cmd]
