@@ -1,0 +1,181 @@
+"""Exchange over the axis: the inbox (received documents, their verdicts, clerk actions), the sender's
+per-recipient status timeline, the outbox, and the incoming register."""
+
+from __future__ import annotations
+
+import json
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import DateTime, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf
+from flask import Response, request
+from sqlalchemy import select
+
+from ..documents import service as documents
+from ..documents.register import to_csv, to_pdf
+from ..errors import BadInput, NotFound
+from ..exchange.engine import exchange_deps_for
+from ..exchange.models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
+from ..exchange.service import incoming_action
+from ..models import Agency
+from ._deps import current_principal, require, services
+
+bp = APIBlueprint("exchange", __name__, url_prefix="/api/v1", tag="Exchange")
+
+INCOMING_COLUMNS = (
+    ("arrival_date", "Ngày đến", 18), ("arrival_number", "Số đến", 10), ("author", "Tác giả", 40),
+    ("number_notation", "Số, ký hiệu", 22), ("document_date", "Ngày tháng văn bản", 18),
+    ("type_and_subject", "Tên loại và trích yếu nội dung", 60), ("receiving_unit", "Đơn vị hoặc người nhận", 25),
+    ("transfer_date", "Ngày chuyển", 15), ("acknowledgement", "Ký nhận", 15), ("notes", "Ghi chú", 25),
+)
+
+
+class IncomingOut(Schema):
+    id = String()
+    status = String()
+    sender_code = String()
+    sender_name = String()
+    document_id = String()
+    number = String()
+    type_name = String()
+    subject = String()
+    urgency = Integer()
+    verdict = String()
+    reason = String()
+    arrival_number = Integer(allow_none=True)
+    received_at = DateTime()
+    files = List(Nested(Schema.from_dict({"name": String(), "sha256": String(), "role": String(),
+                                          "indication": String()})))
+
+
+class IncomingList(Schema):
+    items = List(Nested(IncomingOut))
+
+
+class ActionIn(Schema):
+    action = String(required=True, validate=OneOf(["register", "reject", "assigned", "processing", "completed"]))
+    note = String(load_default="", validate=Length(0, 500))
+
+
+class StatusOut(Schema):
+    recipient_code = String()
+    status_code = String()
+    label_vi = String()
+    label_en = String()
+    description = String()
+    status_time = DateTime(allow_none=True)
+    received_at = DateTime()
+
+
+class Timeline(Schema):
+    document = String()
+    outbox_state = String(allow_none=True)
+    outbox_error = String(allow_none=True)
+    statuses = List(Nested(StatusOut))
+
+
+def _incoming(inc: IncomingDocument) -> dict[str, object]:
+    return {"id": inc.public_id, "status": inc.status, "sender_code": inc.sender_code,
+            "sender_name": inc.sender_name, "document_id": inc.edxml_document_id, "number": inc.number_notation,
+            "type_name": inc.type_name, "subject": inc.subject, "urgency": inc.urgency, "verdict": inc.verdict,
+            "reason": inc.reason, "arrival_number": inc.arrival_number, "received_at": inc.received_at,
+            "files": json.loads(inc.files)}
+
+
+@bp.get("/inbox")
+@bp.output(IncomingList)
+@bp.doc(summary="Received documents of your agency (?status=); recalled and duplicate ones are hidden",
+        security="BearerAuth")
+def inbox() -> dict[str, object]:
+    p = current_principal()
+    stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
+                                          IncomingDocument.status.not_in(("recalled", "duplicate")))
+    if request.args.get("status"):
+        stmt = stmt.where(IncomingDocument.status == request.args["status"])
+    with services().db.transaction() as s:
+        rows = s.execute(stmt.order_by(IncomingDocument.id.desc()).limit(500)).scalars()
+        return {"items": [_incoming(r) for r in rows]}
+
+
+@bp.get("/inbox/<doc_id>")
+@bp.output(IncomingOut)
+@bp.doc(summary="One received document", security="BearerAuth")
+def inbox_item(doc_id: str) -> dict[str, object]:
+    p = current_principal()
+    with services().db.transaction() as s:
+        inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == doc_id)).scalar_one_or_none()
+        if inc is None or inc.agency_id != p.agency_id or inc.status in ("recalled", "duplicate"):
+            raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
+        return _incoming(inc)
+
+
+@bp.get("/inbox/<doc_id>/verification")
+@bp.doc(summary="The validation engine's reports for each received file", security="BearerAuth")
+def inbox_verification(doc_id: str) -> dict[str, object]:
+    p = current_principal()
+    with services().db.transaction() as s:
+        inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == doc_id)).scalar_one_or_none()
+        if inc is None or inc.agency_id != p.agency_id:
+            raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
+        return {"verdict": inc.verdict, "reports": json.loads(inc.verification)}
+
+
+@bp.post("/inbox/<doc_id>/actions")
+@bp.input(ActionIn)
+@bp.output(IncomingOut)
+@bp.doc(summary="Register, refuse (02, reason required), assign (04), processing (05), completed (06)",
+        security="BearerAuth")
+def inbox_action(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
+    p = require("clerk")
+    svc = services()
+    with svc.db.transaction() as s:
+        inc = incoming_action(s, exchange_deps_for(svc), p.agency_id, doc_id, json_data["action"], p.username,
+                              json_data.get("note", ""))
+        return _incoming(inc)
+
+
+@bp.get("/documents/<doc_id>/timeline")
+@bp.output(Timeline)
+@bp.doc(summary="Per-recipient status timeline of an outgoing document (01…06, 13, 15, 16)", security="BearerAuth")
+def timeline(doc_id: str) -> dict[str, object]:
+    p = current_principal()
+    with services().db.transaction() as s:
+        doc = documents.get_document(s, p, doc_id)
+        out = s.execute(select(OutboxItem).where(OutboxItem.document_id == doc.id, OutboxItem.kind == "edoc")
+                        .order_by(OutboxItem.id.desc())).scalars().first()
+        rows = s.execute(select(RecipientStatus).where(RecipientStatus.document_id == doc.id)
+                         .order_by(RecipientStatus.status_time, RecipientStatus.id)).scalars()
+        return {"document": doc.public_id, "outbox_state": out.state if out else None,
+                "outbox_error": out.last_error if out else None,
+                "statuses": [{"recipient_code": r.recipient_code, "status_code": r.status_code,
+                              "label_vi": STATUS_LABELS.get(r.status_code, ("", ""))[0],
+                              "label_en": STATUS_LABELS.get(r.status_code, ("", ""))[1],
+                              "description": r.description, "status_time": r.status_time,
+                              "received_at": r.received_at} for r in rows]}
+
+
+@bp.get("/registers/incoming")
+@bp.doc(summary="Incoming register of a year: ?year=2026&format=json|csv|pdf", security="BearerAuth")
+def incoming_register() -> Response | dict[str, object]:
+    p = require("clerk", "admin", "auditor", "signer")
+    try:
+        year = int(request.args.get("year", "0"))
+    except ValueError as exc:
+        raise BadInput("year must be a number", "năm không hợp lệ") from exc
+    from ..db import utcnow
+
+    year = year or utcnow().year
+    fmt = request.args.get("format", "json")
+    with services().db.transaction() as s:
+        rows = list(s.execute(select(IncomingRegisterEntry).where(
+            IncomingRegisterEntry.agency_id == p.agency_id, IncomingRegisterEntry.year == year)
+            .order_by(IncomingRegisterEntry.arrival_number)).scalars())
+        agency = s.get(Agency, p.agency_id)
+        assert agency is not None
+        if fmt == "csv":
+            return Response(to_csv(rows, INCOMING_COLUMNS), mimetype="text/csv",  # type: ignore[arg-type]
+                            headers={"Content-Disposition": f'attachment; filename="so-den-{year}.csv"'})
+        if fmt == "pdf":
+            return Response(to_pdf(f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN NĂM {year}", agency.name, rows,  # type: ignore[arg-type]
+                                   INCOMING_COLUMNS), mimetype="application/pdf")
+        return {"year": year, "items": [{c: getattr(r, c) for c, _, _ in INCOMING_COLUMNS} for r in rows]}
