@@ -92,7 +92,9 @@ class SignOptions:
       ``agency_name``: copying agency (copy; default: key owner agency / certificate O).
     - ``authority``: TM., KT., TL., TUQ. or Q.; ``position``: signer's title — both go into the signature as a
       claimed signer role (CAdES signer-attributes-v2) and into /Reason.
-    - ``field_name``: name of the new field, or of a pre-created empty field to fill.
+    - ``field_name``: name of the new field, or of a pre-created empty field to fill (default: the first empty
+      pre-created field of the profile — ``Person*``, ``Seal*``, ``Attachment*``, ``Copy*`` — else a new one).
+    - ``invisible``: no widget/appearance (e.g. a certification signature before the visible approvals);
     - ``certify``: DocMDP certification (fill-forms); ``precreate``: empty fields created in the same revision
       so that later approvals only fill fields (keeps the certification valid).
     - ``ocsp_responses``/``crls``: DER revocation info to embed instead of fetching (B-LT/B-LTA).
@@ -112,6 +114,7 @@ class SignOptions:
     location: str | None = None
     field_name: str | None = None
     certify: bool = False
+    invisible: bool = False
     precreate: tuple[FieldPlan, ...] = ()
     ocsp_responses: tuple[bytes, ...] = ()
     crls: tuple[bytes, ...] = ()
@@ -285,7 +288,8 @@ class SigningEngine:
                            f"Không có trang {opts.page} (văn bản có {n_pages} trang)", code="bad_placement")
         prefix = {Profile.PERSON: "Person", Profile.SEAL: "Seal", Profile.ATTACHMENT: "Attachment",
                   Profile.COPY: "Copy"}[profile]
-        name = opts.field_name or _next_name(prefix, existing)
+        empty = [f.name for f in existing.values() if f.name.startswith(prefix) and not f.filled]
+        name = opts.field_name or (empty[0] if empty and not opts.invisible else _next_name(prefix, existing))
         pre = existing.get(name)
         if pre is not None and pre.filled:
             raise BadInput(f"Signature field {name!r} is already signed", f"Trường chữ ký {name!r} đã được ký",
@@ -293,6 +297,10 @@ class SigningEngine:
         plan = _Plan(field_name=name, existing=pre is not None, when=when)
         if pre is not None:
             plan.page, plan.box = pre.page, pre.box
+        if opts.invisible:
+            if pre is not None and pre.box is not None:
+                raise BadInput(f"Field {name!r} is visible", f"Trường {name!r} là trường hiển thị", code="bad_placement")
+            return plan
         if profile == Profile.PERSON:
             img = self._image(key, opts, "signature")
             plan.style = self._style(("img", img.sha256), lambda: ImageStampStyle(image=img))
