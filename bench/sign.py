@@ -142,7 +142,7 @@ def small(quick: bool) -> list[dict]:
             buf = io.BytesIO()
             signers.PdfSigner(signers.PdfSignatureMetadata(field_name="Sig1", subfilter=SigSeedSubFilter.PADES),
                               signer=cached, timestamper=tsa).sign_pdf(
-                IncrementalPdfFileWriter(io.BytesIO(pdf)), output=buf, bytes_reserved=24 * 1024)
+                IncrementalPdfFileWriter(io.BytesIO(pdf)), output=buf, bytes_reserved=32 * 1024)
 
         env.tsa_chain = env.ca.chain_for("gov-int")
         t_stock = _median_ms(stock, max(3, n // 3))

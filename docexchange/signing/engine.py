@@ -50,7 +50,7 @@ from .revocation import CrlFetcher, OcspFetcher, RevocationStatus, check_revocat
 
 AUTHORITY_MARKERS = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
-DEFAULT_BYTES_RESERVED = 24 * 1024
+DEFAULT_BYTES_RESERVED = 32 * 1024  # hex digits in /Contents: room for a 16 KB CMS
 _HEADER_WINDOW = 1024
 
 

@@ -225,14 +225,15 @@ def open_pkcs11_key(uri: str, pin: str | bytes, *, extra_certs: Sequence[x509.Ce
         except (p11e.PKCS11Error, OSError, RuntimeError) as exc:
             raise BadInput(f"Cannot open the PKCS#11 token: {exc!r}", f"Không mở được thiết bị PKCS#11: {exc!r}",
                            code="bad_key_ref") from exc
-        chain_a = [to_asn1(c) for c in extra_certs]
         kwargs: dict[str, Any] = dict(cert_label=parsed.object, key_label=parsed.object, cert_id=parsed.id,
-                                      key_id=parsed.id, ca_chain=chain_a)
+                                      key_id=parsed.id)
         try:
-            signer: Signer = p11.PKCS11Signer(session, **kwargs)
-            cert_a = signer.signing_cert
-            if cert_a is not None and cert_a.public_key.algorithm == "ec":
-                signer = p11.PKCS11Signer(session, use_raw_mechanism=True, **kwargs)
+            probe = p11.PKCS11Signer(session, **kwargs)
+            cert_a = probe.signing_cert
+            assert cert_a is not None
+            chain_x = _complete_chain(from_asn1(cert_a), list(extra_certs))  # embed only the signer's own chain
+            signer: Signer = p11.PKCS11Signer(session, ca_chain=[to_asn1(c) for c in chain_x],
+                                              use_raw_mechanism=cert_a.public_key.algorithm == "ec", **kwargs)
         except (p11e.PKCS11Error, p11.PKCS11Error) as exc:  # type: ignore[attr-defined]
             session.close()
             raise BadInput(f"Key or certificate not found on the token: {exc}",
