@@ -136,14 +136,24 @@ class SignResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _without_cert_req(req: Any) -> Any:
+    req["cert_req"] = False
+    return req
+
+
 class InProcessTimeStamper(TimeStamper):
     """A pyhanko ``TimeStamper`` that calls an RFC 3161 responder object in-process (``respond(req_der)``), e.g.
     ``docexchange.pki.responders.TimeStampAuthority``. For benchmarks and tests; production uses the node's
-    /pki/tsa over HTTP."""
+    /pki/tsa over HTTP. ``cert_req`` as in ``http_timestamper``."""
 
-    def __init__(self, authority: Any) -> None:
+    def __init__(self, authority: Any, cert_req: bool = False) -> None:
         super().__init__(include_nonce=True)
         self.authority = authority
+        self.cert_req = cert_req
+
+    def request_cms(self, message_digest: bytes, md_algorithm: str) -> Any:
+        nonce, req = super().request_cms(message_digest, md_algorithm)
+        return nonce, (req if self.cert_req else _without_cert_req(req))
 
     async def async_request_tsa_response(self, req: Any) -> Any:
         from asn1crypto import tsp
@@ -151,10 +161,19 @@ class InProcessTimeStamper(TimeStamper):
         return tsp.TimeStampResp.load(self.authority.respond(req.dump()))
 
 
-def http_timestamper(url: str) -> TimeStamper:
+def http_timestamper(url: str, cert_req: bool = False, timeout: float = 15) -> TimeStamper:
+    """RFC 3161 over HTTP (the node's ``/pki/tsa``). By default the request does not ask for the TSA's chain
+    (``certReq`` false; the node's TSA still includes its own certificate): poppler/NSS (pdfsig 22.12) reports
+    "Unknown issue with Certificate" for a later signature by an already-seen certificate when its token carries
+    the CA chain again. The chain is in the signer's CMS and, from B-LT on, in the DSS."""
     from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
-    return RequestsHTTPTimeStamper(url, timeout=15)
+    class _Stamper(RequestsHTTPTimeStamper):  # type: ignore[misc]
+        def request_cms(self, message_digest: bytes, md_algorithm: str) -> Any:
+            nonce, req = super().request_cms(message_digest, md_algorithm)
+            return nonce, (req if cert_req else _without_cert_req(req))
+
+    return _Stamper(url, timeout=timeout)
 
 
 class SigningEngine:
@@ -205,6 +224,12 @@ class SigningEngine:
             plan = self._plan(writer, src_path, src, key, profile, opts)
             meta = self._metadata(key, profile, level, opts, plan, rev)
             if opts.precreate:
+                if not plan.existing:
+                    # this signature's own field goes first, so that field order stays chronological (pdfsig
+                    # checks fields in /Fields order; NSS mis-reports a certificate re-checked at an earlier time)
+                    pfields.append_signature_field(writer, SigFieldSpec(
+                        plan.field_name, on_page=(plan.page - 1) if plan.page else 0, box=plan.box))
+                    plan.existing = True
                 for fp in opts.precreate:
                     pfields.append_signature_field(writer, SigFieldSpec(fp.name, on_page=fp.page - 1, box=fp.box))
             pdf_signer = PdfSigner(meta, signer=key.signer, timestamper=self.timestamper if level != Level.B_B else None,

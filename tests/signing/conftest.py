@@ -95,3 +95,4 @@ def pdfsig_blocks(output: str) -> list[str]:
     """Split pdfsig output into one block per signature."""
     parts = output.split("Signature #")[1:]
     return ["Signature #" + p for p in parts]
+
