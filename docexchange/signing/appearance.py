@@ -29,7 +29,7 @@ class ImageStampStyle(TextStampStyle):
     timestamp_format: str = _TS_FORMAT
 
     def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints,
-                     text_params: dict[str, Any]) -> AppearanceContent:
+                     text_params: dict[str, Any]) -> Any:
         assert self.image is not None
         return _ImageStamp(writer, box, self.image)
 
@@ -56,7 +56,7 @@ class TextLinesStampStyle(TextStampStyle):
         return width, len(lines) * self.font_size * 1.25 + 2 * self.padding
 
     def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints,
-                     text_params: dict[str, Any]) -> AppearanceContent:
+                     text_params: dict[str, Any]) -> Any:
         ts = text_params.get("ts")
         when = datetime.strptime(ts, _TS_FORMAT) if isinstance(ts, str) else datetime.now().astimezone()
         return _TextStamp(writer, box, self, self.render_lines(when))

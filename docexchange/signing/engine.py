@@ -7,21 +7,19 @@ result to ``output`` (a path, written atomically, or a writable+readable+seekabl
 from __future__ import annotations
 
 import enum
-import io
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from asn1crypto import cms as acms
 from asn1crypto import x509 as ax509
 from cryptography import x509
-from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError, PdfReadError
 from pyhanko.sign import fields as pfields
@@ -29,7 +27,6 @@ from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.timestamps.api import TimeStamper as _TS  # noqa: F401
 from pyhanko_certvalidator import ValidationContext
 
 from .appearance import ImageStampStyle, TextLinesStampStyle
@@ -52,6 +49,7 @@ AUTHORITY_MARKERS = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 DEFAULT_BYTES_RESERVED = 32 * 1024  # hex digits in /Contents: room for a 16 KB CMS
 _HEADER_WINDOW = 1024
+_CHUNK = 1 << 20  # copy/hash in 1 MiB chunks (pyHanko's default is 4 KiB: 25 000 Python calls per 100 MB)
 
 
 class Profile(enum.StrEnum):
@@ -211,7 +209,8 @@ class SigningEngine:
         level = Level(level)
         opts = options or SignOptions()
         if level != Level.B_B and self.timestamper is None:
-            raise BadInput(f"Level {level} needs a time-stamping authority", f"Mức {level} cần dịch vụ cấp dấu thời gian",
+            raise BadInput(f"Level {level} needs a time-stamping authority",
+                           f"Mức {level} cần dịch vụ cấp dấu thời gian",
                            code="no_tsa")
         self._check_options(profile, opts)
         # 1. the signer certificate, before touching the document
@@ -219,33 +218,42 @@ class SigningEngine:
         rev = RevocationStatus("skipped")
         if self.revocation_check:
             rev = check_revocation(key.certificate, key.issuer, ocsp_fetch=self.ocsp_fetch, crl_fetch=self.crl_fetch)
-        with _open_input(input) as (src, src_path):
-            writer = _open_writer(src)
+        tbs = self.timestamper if level != Level.B_B else None
+        with _open_input(input) as (src, src_path), _open_output(output) as (out, finalize):
+            in_place = src_path is not None and isinstance(output, str | Path)
+            if in_place:
+                # path to path: let the kernel copy the bytes (copy_file_range/sendfile, reflink where the file
+                # system can), then append the signature in place; Python never touches the unchanged content
+                assert src_path is not None
+                shutil.copyfile(src_path, finalize.tmp)
+                out.seek(0)
+                writer = _open_writer(out)
+            else:
+                writer = _open_writer(src)
             plan = self._plan(writer, src_path, src, key, profile, opts)
             meta = self._metadata(key, profile, level, opts, plan, rev)
             if opts.precreate:
                 if not plan.existing:
-                    # this signature's own field goes first, so that field order stays chronological (pdfsig
-                    # checks fields in /Fields order; NSS mis-reports a certificate re-checked at an earlier time)
-                    pfields.append_signature_field(writer, SigFieldSpec(
-                        plan.field_name, on_page=(plan.page - 1) if plan.page else 0, box=plan.box))
+                    # this signature's own field goes first, so that /Fields order stays chronological
+                    pfields.append_signature_field(writer, _field_spec(plan.field_name, plan.page, plan.box))
                     plan.existing = True
                 for fp in opts.precreate:
-                    pfields.append_signature_field(writer, SigFieldSpec(fp.name, on_page=fp.page - 1, box=fp.box))
-            pdf_signer = PdfSigner(meta, signer=key.signer, timestamper=self.timestamper if level != Level.B_B else None,
-                                   stamp_style=plan.style,
-                                   new_field_spec=None if plan.existing else SigFieldSpec(
-                                       plan.field_name, on_page=(plan.page - 1) if plan.page else 0,
-                                       box=plan.box if plan.box else None))
-            with _open_output(output) as (out, finalize):
-                try:
+                    pfields.append_signature_field(writer, _field_spec(fp.name, fp.page, fp.box))
+            pdf_signer = PdfSigner(meta, signer=key.signer, timestamper=tbs, stamp_style=plan.style,
+                                   new_field_spec=None if plan.existing else _field_spec(
+                                       plan.field_name, plan.page, plan.box))
+            try:
+                if in_place:
+                    pdf_signer.sign_pdf(writer, in_place=True, bytes_reserved=self.bytes_reserved,
+                                        existing_fields_only=plan.existing, chunk_size=_CHUNK)
+                else:
                     pdf_signer.sign_pdf(writer, output=out, bytes_reserved=self.bytes_reserved,
-                                        existing_fields_only=plan.existing)
-                except (PdfError, ValueError) as exc:
-                    raise SigningFailed(f"Signing failed: {exc}", f"Ký số không thành công: {exc}") from exc
-                out.seek(0, os.SEEK_END)
-                size = out.tell()
-                out_path = finalize()
+                                        existing_fields_only=plan.existing, chunk_size=_CHUNK)
+            except (PdfError, ValueError) as exc:
+                raise SigningFailed(f"Signing failed: {exc}", f"Ký số không thành công: {exc}") from exc
+            out.seek(0, os.SEEK_END)
+            size = out.tell()
+            out_path = finalize()
         return SignResult(field_name=plan.field_name, profile=profile, level=level, page=plan.page, box=plan.box,
                           signing_time=plan.when, signer_subject=key.certificate.subject.rfc4514_string(),
                           signer_serial=format(key.certificate.serial_number, "x"), size=size,
@@ -289,7 +297,8 @@ class SigningEngine:
         if data is None and self.image_loader is not None and key.owner.get("image_sha256"):
             data = self.image_loader(key.owner["image_sha256"])
         if data is None:
-            raise BadInput(f"The {what} image (PNG) is required", f"Cần ảnh {'chữ ký' if what == 'signature' else 'con dấu'}"
+            vi_what = "chữ ký" if what == "signature" else "con dấu"
+            raise BadInput(f"The {what} image (PNG) is required", f"Cần ảnh {vi_what}"
                            " (PNG)", code="missing_image")
         return prepare_stamp_image(data)
 
@@ -324,7 +333,8 @@ class SigningEngine:
             plan.page, plan.box = pre.page, pre.box
         if opts.invisible:
             if pre is not None and pre.box is not None:
-                raise BadInput(f"Field {name!r} is visible", f"Trường {name!r} là trường hiển thị", code="bad_placement")
+                raise BadInput(f"Field {name!r} is visible", f"Trường {name!r} là trường hiển thị",
+                               code="bad_placement")
             return plan
         if profile == Profile.PERSON:
             img = self._image(key, opts, "signature")
@@ -429,6 +439,11 @@ class _Field:
     filled: bool
     page: int | None
     box: Box | None
+
+
+def _field_spec(name: str, page: int | None, box: Box | None) -> SigFieldSpec:
+    # pyhanko annotates the box as ints but writes any number; keep sub-point precision
+    return SigFieldSpec(name, on_page=(page - 1) if page else 0, box=cast(Any, box))
 
 
 def _org(cert: x509.Certificate) -> str:
@@ -568,6 +583,28 @@ def _open_writer(src: IO[bytes]) -> IncrementalPdfFileWriter:
                        "hãy sửa tệp (lưu lại hoặc `qpdf in.pdf out.pdf`) trước khi ký", code="broken_pdf") from exc
 
 
+class _Finalize:
+    """Callable that publishes the temporary output (rename) and returns the final path; ``tmp`` is its path."""
+
+    def __init__(self, owner: _open_output, target: Path | None) -> None:
+        self.owner = owner
+        self.target = target
+        self.tmp = owner.tmp
+
+    def __call__(self) -> Path | None:
+        o = self.owner
+        if self.target is None:
+            return None
+        assert o.fh is not None and o.tmp is not None
+        o.fh.flush()
+        if o.durable:
+            os.fsync(o.fh.fileno())
+        o.fh.close()
+        o.tmp.replace(self.target)
+        o.tmp = None
+        return self.target
+
+
 class _open_output:
     """(stream to write to, finalize() -> Path | None). Paths are written to a temp file and renamed on success,
     so a failure leaves no partial output."""
@@ -584,19 +621,8 @@ class _open_output:
             fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             self.tmp = Path(name)
             self.fh = os.fdopen(fd, "w+b")
-
-            def finalize() -> Path:
-                assert self.fh is not None and self.tmp is not None
-                self.fh.flush()
-                if self.durable:
-                    os.fsync(self.fh.fileno())
-                self.fh.close()
-                self.tmp.replace(target)
-                self.tmp = None
-                return target
-
-            return self.fh, finalize
-        return self.output, lambda: None
+            return self.fh, _Finalize(self, target)
+        return self.output, _Finalize(self, None)
 
     def __exit__(self, *exc: object) -> None:
         if self.fh is not None and not self.fh.closed:

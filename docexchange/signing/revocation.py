@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -57,13 +58,15 @@ def _urls(cert: x509.Certificate) -> tuple[list[str], list[str]]:
     ocsp_urls: list[str] = []
     crl_urls: list[str] = []
     try:
-        aia = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
+        aia = cast(x509.AuthorityInformationAccess,
+                   cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value)
         ocsp_urls = [d.access_location.value for d in aia
                      if d.access_method == AuthorityInformationAccessOID.OCSP]
     except x509.ExtensionNotFound:
         pass
     try:
-        dps = cert.extensions.get_extension_for_oid(ExtensionOID.CRL_DISTRIBUTION_POINTS).value
+        dps = cast(x509.CRLDistributionPoints,
+                   cert.extensions.get_extension_for_oid(ExtensionOID.CRL_DISTRIBUTION_POINTS).value)
         crl_urls = [n.value for dp in dps for n in (dp.full_name or [])
                     if isinstance(n, x509.UniformResourceIdentifier)]
     except x509.ExtensionNotFound:

@@ -24,7 +24,8 @@ from docexchange.signing import (
 from tests.signing.conftest import SigningEnv
 
 
-def _refused(env: SigningEnv, tmp_path: Path, src: Path, exc_type: type[DomainError], code: str, **kw: Any) -> DomainError:
+def _refused(env: SigningEnv, tmp_path: Path, src: Path, exc_type: type[DomainError], code: str,
+             **kw: Any) -> DomainError:
     out = tmp_path / "out.pdf"
     key = kw.pop("key", env.seal)
     profile = kw.pop("profile", "attachment")
@@ -157,4 +158,5 @@ def test_bad_options(signing_env: SigningEnv, tmp_path: Path) -> None:
     _refused(env, tmp_path, env.doc, BadInput, "bad_placement", opts=SignOptions(text="1/X", page=9, box=(1, 1, 2, 2)))
     _refused(env, tmp_path, env.doc, BadInput, "bad_authority", key=env.person, profile="person",
              opts=SignOptions(image=env.signature_png, authority="XX."))
-    _refused(env, tmp_path, env.doc, BadInput, "no_person_signature", profile="seal", opts=SignOptions(image=env.seal_png))
+    _refused(env, tmp_path, env.doc, BadInput, "no_person_signature", profile="seal",
+             opts=SignOptions(image=env.seal_png))
