@@ -36,6 +36,7 @@ from .keys import KeyHandle, to_asn1
 from .layout import (
     DEFAULT_SEAL_MM,
     Box,
+    TextLinesJob,
     fit_box,
     name_not_found,
     person_box,
@@ -213,11 +214,6 @@ class SigningEngine:
                            f"Mức {level} cần dịch vụ cấp dấu thời gian",
                            code="no_tsa")
         self._check_options(profile, opts)
-        # 1. the signer certificate, before touching the document
-        check_validity(key.certificate)
-        rev = RevocationStatus("skipped")
-        if self.revocation_check:
-            rev = check_revocation(key.certificate, key.issuer, ocsp_fetch=self.ocsp_fetch, crl_fetch=self.crl_fetch)
         tbs = self.timestamper if level != Level.B_B else None
         with _open_input(input) as (src, src_path), _open_output(output) as (out, finalize):
             in_place = src_path is not None and isinstance(output, str | Path)
@@ -230,7 +226,30 @@ class SigningEngine:
                 writer = _open_writer(out)
             else:
                 writer = _open_writer(src)
-            plan = self._plan(writer, src_path, src, key, profile, opts)
+            # person without a box: start the text extraction now, check the certificate while it runs
+            job = None
+            spooled: Path | None = None
+            n_pages = int(writer.prev.root["/Pages"]["/Count"])
+            if (profile == Profile.PERSON and opts.box is None and not opts.invisible and opts.field_name is None
+                    and not any(f.startswith("Person") and not v.filled for f, v in _sig_fields(writer.prev).items())):
+                if src_path is None:
+                    spooled = _spool(src)
+                job = TextLinesJob(src_path or spooled, n_pages)  # type: ignore[arg-type]
+            try:
+                # nothing is signed before the signer certificate is known to be valid and not revoked
+                check_validity(key.certificate)
+                rev = RevocationStatus("skipped")
+                if self.revocation_check:
+                    rev = check_revocation(key.certificate, key.issuer, ocsp_fetch=self.ocsp_fetch,
+                                           crl_fetch=self.crl_fetch)
+                plan = self._plan(writer, src, key, profile, opts, job)
+            except BaseException:
+                if job is not None:
+                    job.cancel()
+                raise
+            finally:
+                if spooled is not None:
+                    spooled.unlink(missing_ok=True)
             meta = self._metadata(key, profile, level, opts, plan, rev)
             if opts.precreate:
                 if not plan.existing:
@@ -311,8 +330,8 @@ class SigningEngine:
                     self._styles.pop(next(iter(self._styles)))
             return style
 
-    def _plan(self, writer: IncrementalPdfFileWriter, src_path: Path | None, src: IO[bytes], key: KeyHandle,
-              profile: Profile, opts: SignOptions) -> _Plan:
+    def _plan(self, writer: IncrementalPdfFileWriter, src: IO[bytes], key: KeyHandle, profile: Profile,
+              opts: SignOptions, job: TextLinesJob | None) -> _Plan:
         reader = writer.prev
         existing = _sig_fields(reader)
         when = datetime.now(UTC)
@@ -344,12 +363,14 @@ class SigningEngine:
                     plan.page, plan.box = opts.page, fit_box(opts.box, img.aspect)
                 else:
                     full_name = opts.signer_name or key.owner.get("full_name") or key.common_name
-                    path = src_path or _spool(src)
-                    try:
-                        lines, _, _ = text_lines(path, n_pages)
-                    finally:
-                        if src_path is None:
-                            path.unlink(missing_ok=True)
+                    if job is None:
+                        spooled = _spool(src)
+                        try:
+                            lines, _, _ = text_lines(spooled, n_pages)
+                        finally:
+                            spooled.unlink(missing_ok=True)
+                    else:
+                        lines, _, _ = job.result()
                     box = person_box(lines, full_name, img.aspect)
                     if box is None:
                         raise name_not_found(full_name)

@@ -40,15 +40,41 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", s)).strip().casefold()
 
 
+class TextLinesJob:
+    """``pdftotext -bbox-layout`` for one page, started at once and collected with ``result()``, so the engine can
+    do its certificate checks while poppler extracts the text."""
+
+    def __init__(self, pdf_path: Path, page_no: int) -> None:
+        if shutil.which("pdftotext") is None:  # pragma: no cover - poppler-utils is a system requirement
+            raise RuntimeError("pdftotext (poppler-utils) is required to locate the signer's name")
+        self.proc = subprocess.Popen(["pdftotext", "-q", "-f", str(page_no), "-l", str(page_no), "-bbox-layout",
+                                      str(pdf_path), "-"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def result(self) -> tuple[list[TextLine], float, float]:
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise BadInput("Reading the text of the document took too long", "Đọc nội dung văn bản quá lâu",
+                           code="bad_pdf") from None
+        if self.proc.returncode != 0:
+            raise BadInput("Cannot read the text of the document", "Không đọc được nội dung văn bản", code="bad_pdf")
+        return _parse_bbox(out)
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
 def text_lines(pdf_path: Path, page_no: int) -> tuple[list[TextLine], float, float]:
     """Lines of text on 1-based ``page_no`` with their boxes, plus the page width and height."""
-    if shutil.which("pdftotext") is None:  # pragma: no cover - poppler-utils is a system requirement
-        raise RuntimeError("pdftotext (poppler-utils) is required to locate the signer's name")
-    proc = subprocess.run(["pdftotext", "-q", "-f", str(page_no), "-l", str(page_no), "-bbox-layout",
-                           str(pdf_path), "-"], capture_output=True, timeout=60)
-    if proc.returncode != 0:
-        raise BadInput("Cannot read the text of the document", "Không đọc được nội dung văn bản", code="bad_pdf")
-    xml = re.sub(rb"<!DOCTYPE[^>]*>", b"", proc.stdout)
+    return TextLinesJob(pdf_path, page_no).result()
+
+
+def _parse_bbox(stdout: bytes) -> tuple[list[TextLine], float, float]:
+    xml = re.sub(rb"<!DOCTYPE[^>]*>", b"", stdout)
     root = ET.fromstring(xml)
     ns = {"h": "http://www.w3.org/1999/xhtml"}
     page = root.find(".//h:page", ns)

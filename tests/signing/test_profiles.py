@@ -103,3 +103,32 @@ def test_copy_profile(signing_env: SigningEnv, nss_db: str, tmp_path: Path) -> N
 
     shown = datetime.fromisoformat(m.group(1))
     assert abs((shown - r.signing_time).total_seconds()) < 2
+
+
+def test_streams_in_and_out(signing_env: SigningEnv, tmp_path: Path) -> None:
+    """Stream input (also non-seekable) and stream output give the same kind of valid incremental update."""
+    import io
+
+    env = signing_env
+    data = env.doc.read_bytes()
+
+    class OneWay(io.RawIOBase):
+        def __init__(self, b: bytes) -> None:
+            self.b = io.BytesIO(b)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+            chunk = self.b.read(len(buf))
+            buf[: len(chunk)] = chunk
+            return len(chunk)
+
+    for src in (io.BytesIO(data), io.BufferedReader(OneWay(data))):
+        out = io.BytesIO()
+        r = env.engine.sign(src, out, env.seal, "attachment", "B-T", SignOptions(text="7/TB-BNV"))
+        signed = out.getvalue()
+        assert signed.startswith(data) and r.size == len(signed) and r.output_path is None
+        p = tmp_path / "s.pdf"
+        p.write_bytes(signed)
+        pyhanko_check(p, env.roots)
