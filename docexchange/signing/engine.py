@@ -29,6 +29,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from ..errors import DomainError
 from .appearance import ImageStampStyle, TextLinesStampStyle
 from .errors import BadInput, SigningFailed
 from .images import StampImage, prepare_stamp_image
@@ -268,7 +269,9 @@ class SigningEngine:
                 else:
                     pdf_signer.sign_pdf(writer, output=out, bytes_reserved=self.bytes_reserved,
                                         existing_fields_only=plan.existing, chunk_size=_CHUNK)
-            except (PdfError, ValueError) as exc:
+            except DomainError:
+                raise
+            except Exception as exc:  # pyhanko signing/path-building/TSA errors; nothing is published
                 raise SigningFailed(f"Signing failed: {exc}", f"Ký số không thành công: {exc}") from exc
             out.seek(0, os.SEEK_END)
             size = out.tell()
