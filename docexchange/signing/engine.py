@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,7 @@ AUTHORITY_MARKERS = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 DEFAULT_BYTES_RESERVED = 32 * 1024  # hex digits in /Contents: room for a 16 KB CMS
 _HEADER_WINDOW = 1024
+_EARLY_TEXT_MAX = 2 * 1024 * 1024  # below this, extract all pages' text at once instead of waiting for the parse
 _CHUNK = 1 << 20  # copy/hash in 1 MiB chunks (pyHanko's default is 4 KiB: 25 000 Python calls per 100 MB)
 
 
@@ -216,7 +218,15 @@ class SigningEngine:
                            code="no_tsa")
         self._check_options(profile, opts)
         tbs = self.timestamper if level != Level.B_B else None
-        with _open_input(input) as (src, src_path), _open_output(output) as (out, finalize):
+        with ExitStack() as stack:
+            src, src_path = stack.enter_context(_open_input(input))
+            out, finalize = stack.enter_context(_open_output(output))
+            job = None
+            wants_text = (profile == Profile.PERSON and opts.box is None and not opts.invisible
+                          and opts.field_name is None)
+            if wants_text and src_path is not None and src_path.stat().st_size <= _EARLY_TEXT_MAX:
+                job = TextLinesJob(src_path, None)  # small file: all pages, started before anything else
+                stack.callback(job.cancel)  # reaped on any error below (no-op once the result was read)
             in_place = src_path is not None and isinstance(output, str | Path)
             if in_place:
                 # path to path: let the kernel copy the bytes (copy_file_range/sendfile, reflink where the file
@@ -228,14 +238,18 @@ class SigningEngine:
             else:
                 writer = _open_writer(src)
             # person without a box: start the text extraction now, check the certificate while it runs
-            job = None
             spooled: Path | None = None
             n_pages = int(writer.prev.root["/Pages"]["/Count"])
-            if (profile == Profile.PERSON and opts.box is None and not opts.invisible and opts.field_name is None
-                    and not any(f.startswith("Person") and not v.filled for f, v in _sig_fields(writer.prev).items())):
+            if wants_text and any(f.startswith("Person") and not v.filled for f, v in _sig_fields(writer.prev).items()):
+                wants_text = False  # a pre-created person field will be filled: no search
+                if job is not None:
+                    job.cancel()
+                    job = None
+            if wants_text and job is None:
                 if src_path is None:
                     spooled = _spool(src)
                 job = TextLinesJob(src_path or spooled, n_pages)  # type: ignore[arg-type]
+                stack.callback(job.cancel)
             try:
                 # nothing is signed before the signer certificate is known to be valid and not revoked
                 check_validity(key.certificate)
@@ -244,10 +258,6 @@ class SigningEngine:
                     rev = check_revocation(key.certificate, key.issuer, ocsp_fetch=self.ocsp_fetch,
                                            crl_fetch=self.crl_fetch)
                 plan = self._plan(writer, src, key, profile, opts, job)
-            except BaseException:
-                if job is not None:
-                    job.cancel()
-                raise
             finally:
                 if spooled is not None:
                     spooled.unlink(missing_ok=True)

@@ -44,13 +44,18 @@ class TextLinesJob:
     """``pdftotext -bbox-layout`` for one page, started at once and collected with ``result()``, so the engine can
     do its certificate checks while poppler extracts the text."""
 
-    def __init__(self, pdf_path: Path, page_no: int) -> None:
+    def __init__(self, pdf_path: Path, page_no: int | None) -> None:
+        """``page_no`` None: all pages (cheap for small files, and it can start before the PDF is parsed); the
+        result is then the last page."""
         if shutil.which("pdftotext") is None:  # pragma: no cover - poppler-utils is a system requirement
             raise RuntimeError("pdftotext (poppler-utils) is required to locate the signer's name")
-        self.proc = subprocess.Popen(["pdftotext", "-q", "-f", str(page_no), "-l", str(page_no), "-bbox-layout",
-                                      str(pdf_path), "-"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        pages = [] if page_no is None else ["-f", str(page_no), "-l", str(page_no)]
+        self._done = False
+        self.proc = subprocess.Popen(["pdftotext", "-q", *pages, "-bbox-layout", str(pdf_path), "-"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def result(self) -> tuple[list[TextLine], float, float]:
+        self._done = True
         try:
             out, _ = self.proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
@@ -63,6 +68,10 @@ class TextLinesJob:
         return _parse_bbox(out)
 
     def cancel(self) -> None:
+        """Stop and reap the process unless ``result()`` already did (idempotent)."""
+        if self._done:
+            return
+        self._done = True
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()
@@ -77,9 +86,10 @@ def _parse_bbox(stdout: bytes) -> tuple[list[TextLine], float, float]:
     xml = re.sub(rb"<!DOCTYPE[^>]*>", b"", stdout)
     root = ET.fromstring(xml)
     ns = {"h": "http://www.w3.org/1999/xhtml"}
-    page = root.find(".//h:page", ns)
-    if page is None:
+    pages = root.findall(".//h:page", ns)
+    if not pages:
         return [], 0.0, 0.0
+    page = pages[-1]
     width, height = float(page.get("width", 0)), float(page.get("height", 0))
     lines = []
     for line in page.iterfind(".//h:line", ns):
