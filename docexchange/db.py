@@ -66,7 +66,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -89,6 +89,17 @@ class Database:
         """A session whose work commits on success and rolls back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session. On SQLite it starts a deferred transaction (WAL: never blocked by the one
+        writer), so lookups made while another transaction writes (an OCSP answer requested by the signing
+        engine during an issuance, say) cannot deadlock. Nothing is committed."""
+        with self.engine.connect().execution_options(readonly=True) as conn, Session(bind=conn) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,10 +22,10 @@ def current_principal() -> Principal:
     header = request.headers.get("Authorization", "")
     svc = services()
     if header.startswith("Bearer "):
-        with svc.db.transaction() as s:
+        with svc.db.reading() as s:
             principal = principal_for_token(s, header[7:].strip())
     elif "user_id" in session:
-        with svc.db.transaction() as s:
+        with svc.db.reading() as s:
             user = s.get(User, session["user_id"])
             if user is None or not user.active:
                 raise Unauthorized("session expired", "phiên làm việc đã hết hạn", code="session_expired")

@@ -18,8 +18,8 @@ def healthz() -> tuple[dict[str, object], int]:
     svc = services()
     checks: dict[str, str] = {}
     try:
-        with svc.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with svc.db.reading() as s:
+            s.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # report, never crash the probe
         checks["database"] = f"error: {type(exc).__name__}"

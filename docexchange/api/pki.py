@@ -25,7 +25,7 @@ def crl(name: str) -> Response:
     if name not in ALL_CAS:
         raise NotFound(f"no CA named {name}", f"không có CA tên {name}")
     svc = services()
-    with svc.db.transaction() as s:
+    with svc.db.reading() as s:
         der = build_crl(s, svc.ca, name)
     return Response(der, mimetype="application/pkix-crl", headers={"Cache-Control": "no-cache"})
 
@@ -42,7 +42,7 @@ def ca_cert(name: str) -> Response:
 def _ocsp(der: bytes) -> Response:
     svc = services()
     try:
-        with svc.db.transaction() as s:
+        with svc.db.reading() as s:
             answer = build_ocsp_response(s, svc.ca, der)
     except MalformedRequest as exc:
         raise BadInput(str(exc), "yêu cầu OCSP không hợp lệ", code="malformed_ocsp_request") from exc
