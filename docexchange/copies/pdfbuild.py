@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,39 +155,38 @@ def _page_pdf_from_image(path: Path, frame: int, kind: str, tmp: Path, n: int) -
 
 def build_scan_pdf(report: ScanReport, tmp: Path, *, url: str, code: str, strip: bool = True) -> Path:
     """All scanned pages in order, each with the verification strip below it (``strip=False``: no strip, used
-    for Decree 30 agency copies). Returns the path of the merged PDF in ``tmp``."""
+    for Decree 30 agency copies). Returns the path of the PDF in ``tmp``.
+
+    Pages are merged by the qpdf command, which copies stream data from the per-page files while writing (about
+    20 MB of memory for any size); pikepdf's page copy loads every image into memory, so it is not used here."""
     out_path = tmp / "scan.pdf"
-    opened: list[pikepdf.Pdf] = []
-    try:
-        if len(report.files) == 1 and report.files[0].kind == "pdf":
-            base = pikepdf.open(report.files[0].path)
-            opened.append(base)
-        else:
-            base = pikepdf.Pdf.new()
-            opened.append(base)
-            n = 0
-            for f in report.files:
-                if f.kind == "pdf":
-                    src = pikepdf.open(f.path)
-                    opened.append(src)
-                    base.pages.extend(src.pages)
-                    n += len(src.pages)
-                    continue
-                for frame in range(f.pages):
-                    n += 1
-                    src = pikepdf.open(_page_pdf_from_image(f.path, frame, f.kind, tmp, n))
-                    opened.append(src)
-                    base.pages.extend(src.pages)
+    if len(report.files) == 1 and report.files[0].kind == "pdf":
+        merged = report.files[0].path
+    else:
+        sources: list[Path] = []
+        n = 0
+        for f in report.files:
+            if f.kind == "pdf":
+                sources.append(f.path)
+                continue
+            for frame in range(f.pages):
+                n += 1
+                sources.append(_page_pdf_from_image(f.path, frame, f.kind, tmp, n))
+        merged = tmp / "merged.pdf"
+        proc = subprocess.run(["qpdf", "--empty", "--pages", *map(str, sources), "--", str(merged)],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode not in (0, 3):  # 3: warnings, output written
+            raise RuntimeError(f"qpdf could not merge the scanned pages: {proc.stderr.strip()[:300]}")
+        for src in sources:
+            if src.parent == tmp:
+                src.unlink()
+    with pikepdf.open(merged) as base:
         if strip:
-            stamp_src = pikepdf.open(io.BytesIO(stamp_pdf(url, code)))
-            opened.append(stamp_src)
-            form = base.copy_foreign(stamp_src.pages[0].as_form_xobject())
+            with pikepdf.open(io.BytesIO(stamp_pdf(url, code))) as stamp_src:
+                form = base.copy_foreign(stamp_src.pages[0].as_form_xobject())
             for page in base.pages:
                 add_strip(page, form)
         base.save(out_path)
-    finally:
-        for pdf in reversed(opened):
-            pdf.close()
     return out_path
 
 

@@ -175,7 +175,7 @@ def new_code() -> str:
 
 
 def normalize_code(code: str) -> str:
-    raw = re.sub(r"[\s-]", "", code).upper().translate(str.maketrans("ILOU", "1101"))
+    raw = re.sub(r"[\s-]", "", code).upper().translate(str.maketrans("ILO", "110"))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else raw
 
 
