@@ -8,7 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, File, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Response, request
+from flask import Response, request, send_file
 
 from ..copies import service
 from ..copies.models import REFUSAL_GROUNDS, AgencyCopy, CertifiedCopy
@@ -261,8 +261,8 @@ def get_pdf(copy_id: str) -> Response:
     if sha is None:
         raise NotFound("this request was refused; there is no certified copy", "yêu cầu đã bị từ chối, không có "
                        "bản sao chứng thực", code="no_pdf")
-    return Response(svc.blobs.get_bytes(sha), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="ban-sao-{r.code}.pdf"'})
+    return send_file(svc.blobs.path_for(sha), mimetype="application/pdf", download_name=f"ban-sao-{r.code}.pdf",
+                     etag=sha, conditional=True)
 
 
 @bp.get("/copies/<copy_id>/refusal-note")
@@ -337,5 +337,5 @@ def agency_copy_pdf(copy_id: str) -> Response:
     svc = services()
     with svc.db.transaction() as s:
         r = service.get_agency_copy(s, p, copy_id)
-    return Response(svc.blobs.get_bytes(r.pdf_sha256), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{r.number_text.replace("/", "-")}.pdf"'})
+    return send_file(svc.blobs.path_for(r.pdf_sha256), mimetype="application/pdf", etag=r.pdf_sha256,
+                     download_name=f"{r.year}-{r.number_text.replace('/', '-')}.pdf", conditional=True)
