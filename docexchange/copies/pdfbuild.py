@@ -84,15 +84,16 @@ def _font_file(src: str) -> str:
         st = os.stat(src)
         cache = Path(tempfile.gettempdir()) / f"docexchange-fonts-{os.getuid()}"
         cache.mkdir(mode=0o700, exist_ok=True)
-        dst = cache / f"{Path(src).stem}-{st.st_size}-{int(st.st_mtime)}.ttf"
+        dst = cache / f"{Path(src).stem}-{st.st_size}-{int(st.st_mtime)}-v2.ttf"
         if not dst.exists():
             font = TTFont(src)
             opts = subset.Options()
             opts.notdef_outline = True
             opts.recommended_glyphs = True
             opts.name_IDs = ["*"]
-            opts.layout_features = ["*"]
-            opts.drop_tables = [*opts.drop_tables, "FFTM"]
+            opts.layout_features = []  # no shaping is used; dropping GSUB/GPOS makes each later subset cheap
+            opts.hinting = False
+            opts.drop_tables = [*opts.drop_tables, "FFTM", "GSUB", "GPOS", "GDEF", "kern", "DSIG"]
             sub = subset.Subsetter(opts)
             sub.populate(unicodes=_CHARS)
             sub.subset(font)
@@ -116,24 +117,27 @@ def _fpdf(unit: str, fmt: tuple[float, float] | str, styles: str = "B") -> FPDF:
     return pdf
 
 
-def stamp_pdf(url: str, code: str) -> bytes:
-    """The strip drawn under every page: QR of the verification URL and the code, white background."""
-    pdf = _fpdf("pt", (STAMP_W_PT, STRIP_PT))
-    pdf.add_page()
+def _draw_stamp(pdf: FPDF, url: str, code: str) -> None:
+    """The strip (on a page of STAMP_W_PT x STRIP_PT, user unit mm): QR of the URL and the code, white ground."""
+    u = 1 / PT_PER_MM
+    width, height, side = STAMP_W_PT * u, STRIP_PT * u, (STRIP_PT - 6) * u
     pdf.set_fill_color(255, 255, 255)
-    pdf.rect(0, 0, STAMP_W_PT, STRIP_PT, style="F")
-    side = STRIP_PT - 6
-    _draw_qr(pdf, qr_modules(url), STAMP_W_PT - side - 3, 3, side)
+    pdf.rect(0, 0, width, height, style="F")
+    _draw_qr(pdf, qr_modules(url), width - side - 3 * u, 3 * u, side)
     pdf.set_text_color(0, 0, 0)
-    pdf.set_xy(4, 6)
-    pdf.set_font("LS", "B", 7.5)
-    pdf.cell(STAMP_W_PT - side - 10, 10, "Bản sao điện tử được chứng thực từ bản chính", align="R")
-    pdf.set_xy(4, 17)
-    pdf.set_font("LS", "", 7.5)
-    pdf.cell(STAMP_W_PT - side - 10, 10, f"Mã kiểm tra: {code}", align="R")
-    pdf.set_xy(4, 28)
-    pdf.set_font("LS", "", 6)
-    pdf.cell(STAMP_W_PT - side - 10, 10, url, align="R")
+    text_w = width - side - 10 * u
+    for y, style, size, text in ((6, "B", 7.5, "Bản sao điện tử được chứng thực từ bản chính"),
+                                 (17, "", 7.5, f"Mã kiểm tra: {code}"), (28, "", 6, url)):
+        pdf.set_xy(4 * u, y * u)
+        pdf.set_font("LS", style, size)
+        pdf.cell(text_w, 10 * u, text, align="R")
+
+
+def stamp_pdf(url: str, code: str) -> bytes:
+    """A one-page PDF holding only the strip drawn under every scanned page."""
+    pdf = _fpdf("mm", (STAMP_W_PT / PT_PER_MM, STRIP_PT / PT_PER_MM))
+    pdf.add_page()
+    _draw_stamp(pdf, url, code)
     return bytes(pdf.output())
 
 
@@ -153,7 +157,8 @@ def _page_pdf_from_image(path: Path, frame: int, kind: str, tmp: Path, n: int) -
     return out
 
 
-def build_scan_pdf(report: ScanReport, tmp: Path, *, url: str, code: str, strip: bool = True) -> Path:
+def build_scan_pdf(report: ScanReport, tmp: Path, *, url: str, code: str, strip: bool = True,
+                   stamp: bytes | None = None) -> Path:
     """All scanned pages in order, each with the verification strip below it (``strip=False``: no strip, used
     for Decree 30 agency copies). Returns the path of the PDF in ``tmp``.
 
@@ -182,7 +187,7 @@ def build_scan_pdf(report: ScanReport, tmp: Path, *, url: str, code: str, strip:
                 src.unlink()
     with pikepdf.open(merged) as base:
         if strip:
-            with pikepdf.open(io.BytesIO(stamp_pdf(url, code))) as stamp_src:
+            with pikepdf.open(io.BytesIO(stamp or stamp_pdf(url, code))) as stamp_src:
                 form = base.copy_foreign(stamp_src.pages[0].as_form_xobject())
             for page in base.pages:
                 add_strip(page, form)
@@ -260,9 +265,16 @@ class StatementLayout:
     seal_box: Box
 
 
-def statement_page(t: StatementText, *, url: str, code: str) -> tuple[bytes, StatementLayout]:
-    pdf = _fpdf("mm", "A4", "BI")
-    pdf.add_page()
+def statement_page(t: StatementText, *, url: str, code: str, with_stamp: bool = False
+                   ) -> tuple[bytes, StatementLayout]:
+    """The statement page (last page of the certified copy). ``with_stamp``: the strip is rendered first, as
+    page 1 of the same PDF, so the fonts are parsed and subset once for both (``build_scan_pdf`` takes page 1 as
+    the strip, ``finalize`` appends the last page)."""
+    pdf = _fpdf("mm", "A4", "B")
+    if with_stamp:
+        pdf.add_page(format=(STAMP_W_PT / PT_PER_MM, STRIP_PT / PT_PER_MM))
+        _draw_stamp(pdf, url, code)
+    pdf.add_page(format="A4")
     pdf.set_text_color(0, 0, 0)
     left, right = 20.0, 190.0
     pdf.set_xy(left, 15)
@@ -281,7 +293,7 @@ def statement_page(t: StatementText, *, url: str, code: str) -> tuple[bytes, Sta
     pdf.set_font("LS", "", 13)
     pdf.multi_cell(right - left, 7.5, t.statement, align="L")
     pdf.set_xy(left, pdf.get_y() + 4)
-    pdf.set_font("LS", "I", 11)
+    pdf.set_font("LS", "", 11)
     pdf.multi_cell(right - left, 6, f"{t.original_line}\n{t.fee_line}", align="L")
     top = max(pdf.get_y() + 10, 120.0)
     pdf.set_xy(105, top)
@@ -324,7 +336,7 @@ def finalize(scan_pdf: Path, out: Path, *, statement: bytes, attestation: dict[s
     claim written ("3B") or None."""
     data = json.dumps(attestation, ensure_ascii=False, indent=1, sort_keys=True).encode()
     with pikepdf.open(scan_pdf) as pdf, pikepdf.open(io.BytesIO(statement)) as st:
-        pdf.pages.extend(st.pages)
+        pdf.pages.append(st.pages[-1])
         spec = pikepdf.AttachedFileSpec(pdf, data, description="Chứng thực bản sao điện tử: dữ liệu máy đọc được "
                                         "(attestation)", filename=ATTESTATION_NAME, mime_type="application/json",
                                         relationship=pikepdf.Name.Data)

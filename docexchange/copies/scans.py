@@ -14,6 +14,7 @@ grey a warning is recorded.
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -202,7 +203,7 @@ def inspect_scan(files: list[ScanFile], *, colour: ColourPolicy = "require", min
     """Identify, decode and check every file; raise ``BadInput`` (nothing kept) on the first violation."""
     if not files:
         raise BadInput("attach the scan of the original", "chưa đính kèm bản quét của bản chính", code="scan_missing")
-    pages: list[ScanPage] = []
+    kinds: list[str] = []
     for i, f in enumerate(files):
         with open(f.path, "rb") as fh:
             kind = sniff(fh.read(16))
@@ -210,12 +211,25 @@ def inspect_scan(files: list[ScanFile], *, colour: ColourPolicy = "require", min
             raise BadInput(f"scan file {i + 1} is not JPEG, PNG, TIFF or PDF",
                            f"tệp quét thứ {i + 1} không phải JPEG, PNG, TIFF hoặc PDF", code="scan_format")
         f.kind = kind
-        got = _pdf_pages(i, f.path) if kind == "pdf" else _image_pages(i, f.path, kind)
+        kinds.append(kind)
+
+    def one(i: int) -> list[ScanPage]:
+        f = files[i]
+        return _pdf_pages(i, f.path) if f.kind == "pdf" else _image_pages(i, f.path, f.kind)
+
+    # Decoding releases the GIL: two files at a time (two pages in memory at most); errors in file order.
+    if len(files) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(one, range(len(files))))
+    else:
+        results = [one(0)]
+    pages: list[ScanPage] = []
+    for f, got in zip(files, results, strict=True):
         f.pages = len(got)
         pages.extend(got)
-        if len(pages) > MAX_PAGES:
-            raise BadInput(f"a scan may have at most {MAX_PAGES} pages", f"bản quét tối đa {MAX_PAGES} trang",
-                           code="scan_too_many_pages")
+    if len(pages) > MAX_PAGES:
+        raise BadInput(f"a scan may have at most {MAX_PAGES} pages", f"bản quét tối đa {MAX_PAGES} trang",
+                       code="scan_too_many_pages")
     report = ScanReport(files, pages)
     no_dpi = [n for n, p in enumerate(pages, 1) if p.dpi <= 0]
     if no_dpi:

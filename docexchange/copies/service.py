@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..blobstore import CHUNK, BlobStore
 from ..db import Database, utcnow
-from ..documents.models import Document
+from ..documents.models import Document, NumberCounter
 from ..documents.numbering import next_number
 from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
 from ..ledger import Ledger
@@ -253,28 +254,64 @@ def _money(v: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ certify
+@dataclass
+class _Prepared:
+    key: tuple[int, int, date]
+    text: pdfbuild.StatementText
+    pdf: bytes
+    layout: pdfbuild.StatementLayout
+
+
+def _peek(s: Session, deps: Deps, agency_id: int, when: datetime) -> tuple[int, int, date]:
+    """The number and book the next certification will most likely get (read without the lock)."""
+    last = s.execute(select(NumberCounter.last_number).where(
+        NumberCounter.agency_id == agency_id, NumberCounter.year == when.year,
+        NumberCounter.series == BOOK_SERIES)).scalar()
+    return (int(last or 0) + 1, _book_no(s, agency_id, when.year, deps.book_capacity), when.date())
+
+
+def _statement(agency: Agency, user: User, req: CopyRequest, key: tuple[int, int, date], url: str,
+               code: str) -> _Prepared:
+    number, book_no, day = key
+    fee = rules.fee_vnd(req.page_count, req.copies)
+    text = pdfbuild.StatementText(
+        agency_name=agency.name, agency_place=agency.place, number_text=f"{number:02d}",
+        book_text=f"{book_no:02d}/{day.year}-{BOOK_TYPE}", date_digits=rules.date_digits(day),
+        date_words=rules.date_words(day), certifier_name=user.full_name,
+        certifier_title=user.position or "Người thực hiện chứng thực", original_line=_original_line(req),
+        fee_line=f"Phí chứng thực: {_money(fee)} đồng ({req.page_count} trang bản chính, {req.copies} bản sao).")
+    pdf, layout = pdfbuild.statement_page(text, url=url, code=code, with_stamp=True)
+    return _Prepared(key, text, pdf, layout)
+
+
 def certify(db: Database, deps: Deps, p: Principal, req: CopyRequest, uploads: list[Upload], *, pin: str,
             seal_pin: str, now: datetime | None = None) -> CertifiedCopy:
     """Certify a scan as a true copy of the original shown. See the module docstring for the order of steps."""
     with db.transaction() as s:
-        _certifier(s, p, req.agency_code)
+        agency, user = _certifier(s, p, req.agency_code)
         validate_request(req)
         existing = _by_key(s, p.agency_id, req.idempotency_key)
         if existing is not None:
             return _replay(existing, "certify")
+        guess = _peek(s, deps, agency.id, (now or utcnow()).astimezone(VN))
     if deps.signing is None:
         raise Unavailable("the signing engine is not configured on this node", "máy chủ chưa cấu hình dịch vụ ký số",
                           code="signing_unavailable")
     with staged(uploads, deps.max_upload_bytes) as (tmp, files):
-        report = inspect_scan(files, colour=deps.colour, min_dpi=deps.min_dpi)
         code = new_code()
         url = deps.verify_url(code)
-        scan_pdf = pdfbuild.build_scan_pdf(report, tmp, url=url, code=code)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Python-heavy rendering (strip + statement for the number we expect; re-rendered under the lock if
+            # another certification took that number meanwhile) overlaps the C-level image decoding
+            pre = pool.submit(_statement, agency, user, req, guess, url, code)
+            report = inspect_scan(files, colour=deps.colour, min_dpi=deps.min_dpi)
+            prepared = pre.result()
+        scan_pdf = pdfbuild.build_scan_pdf(report, tmp, url=url, code=code, stamp=prepared.pdf)
         page_hashes = pdfbuild.page_image_hashes(scan_pdf)
         try:
             with db.transaction() as s:
                 row = _certify_locked(s, deps, p, req, report, tmp, scan_pdf, page_hashes, code, url, pin, seal_pin,
-                                      now)
+                                      now, prepared)
                 return row
         except (_Duplicate, IntegrityError):
             with db.transaction() as s:
@@ -286,7 +323,7 @@ def certify(db: Database, deps: Deps, p: Principal, req: CopyRequest, uploads: l
 
 def _certify_locked(s: Session, deps: Deps, p: Principal, req: CopyRequest, report: ScanReport, tmp: Path,
                     scan_pdf: Path, page_hashes: list[dict[str, Any]], code: str, url: str, pin: str,
-                    seal_pin: str, now: datetime | None) -> CertifiedCopy:
+                    seal_pin: str, now: datetime | None, prepared: _Prepared | None = None) -> CertifiedCopy:
     agency, user = _certifier(s, p, req.agency_code)
     when = (now or utcnow()).astimezone(VN)
     number = next_number(s, agency.id, when.year, BOOK_SERIES)  # holds the book's row lock until commit
@@ -295,13 +332,10 @@ def _certify_locked(s: Session, deps: Deps, p: Principal, req: CopyRequest, repo
     book_no = _book_no(s, agency.id, when.year, deps.book_capacity)
     fee = rules.fee_vnd(req.page_count, req.copies)
     title = user.position or "Người thực hiện chứng thực"
-    text = pdfbuild.StatementText(
-        agency_name=agency.name, agency_place=agency.place, number_text=f"{number:02d}",
-        book_text=f"{book_no:02d}/{when.year}-{BOOK_TYPE}", date_digits=rules.date_digits(when.date()),
-        date_words=rules.date_words(when.date()), certifier_name=user.full_name, certifier_title=title,
-        original_line=_original_line(req),
-        fee_line=f"Phí chứng thực: {_money(fee)} đồng ({req.page_count} trang bản chính, {req.copies} bản sao).")
-    statement_pdf, layout = pdfbuild.statement_page(text, url=url, code=code)
+    key = (number, book_no, when.date())
+    if prepared is None or prepared.key != key:
+        prepared = _statement(agency, user, req, key, url, code)
+    text, statement_pdf, layout = prepared.text, prepared.pdf, prepared.layout
     attestation = {
         "attestation_version": "1",
         "kind": "certified_copy_from_original",
@@ -329,9 +363,7 @@ def _certify_locked(s: Session, deps: Deps, p: Principal, req: CopyRequest, repo
     deps.signing.person(tmp / "unsigned.pdf", tmp / "person.pdf", user=user, pin=pin, page=page,
                         box=layout.person_box)
     deps.signing.seal(tmp / "person.pdf", final, agency=agency, pin=seal_pin, page=page, box=layout.seal_box)
-    sha, size = deps.blobs.put_file(final)
-    for f in report.files:
-        deps.blobs.put_file(f.path)
+    sha, size = deps.blobs.put_file(final)  # the scans themselves live on inside it (JPEG bytes unchanged)
     params = {**report.params(), "pdfa": pdfa, "statement_page": page}
     row = CertifiedCopy(
         public_id=str(uuid.uuid4()), code=code, agency_id=agency.id, idempotency_key=req.idempotency_key,
@@ -401,7 +433,7 @@ def _refuse_tx(s: Session, deps: Deps, p: Principal, req: CopyRequest, ground: i
 
 
 def refusal_note_pdf(agency: Agency, user: User, req: CopyRequest, ground: int, reason: str, when: datetime) -> bytes:
-    pdf = pdfbuild._fpdf("mm", "A4", "BI")
+    pdf = pdfbuild._fpdf("mm", "A4", "BI")  # a refusal is rare: the italic font's cost does not matter
     pdf.add_page()
     pdf.set_margins(20, 15, 20)
     pdf.set_xy(20, 15)
@@ -662,8 +694,6 @@ def make_agency_copy(db: Database, deps: Deps, p: Principal, req: AgencyCopyRequ
                 shutil.move(pdfbuild.build_scan_pdf(report, st, url="", code="", strip=False), src)
                 scan_params = report.params()
                 scan_sha_list = [f.sha256 for f in report.files]
-                for f in report.files:
-                    deps.blobs.put_file(f.path)
             source_sha = pdfbuild.sha256_file(src)[0]
         if req.form == "TRÍCH SAO":
             import pikepdf

@@ -77,8 +77,8 @@ def test_certify_builds_the_copy_and_books_it(node, svc, certifier, signing, tmp
     with svc.db.transaction() as s:
         entry = s.execute(select(LedgerEntry).where(LedgerEntry.action == "copy_certified")).scalar_one()
         assert entry.object_id == body["code"] and entry.object_sha256 == body["pdf_sha256"]
-    # the uploaded scan files are kept (content-addressed)
-    assert all(svc.blobs.exists(hashlib.sha256(s).hexdigest()) for s in scans)
+    # the scans are not stored twice: the certified PDF holds them unchanged, and their hashes are recorded
+    assert [f["sha256"] for f in body["scan"]["files"]] == [hashlib.sha256(s).hexdigest() for s in scans]
     second = c.post("/api/v1/copies/certify", data=certify_form(page_count=40), headers=certifier,
                     content_type="multipart/form-data").get_json()
     assert second["number"] == "02" and second["fee_vnd"] == 42_000
