@@ -339,7 +339,7 @@ def finalize(scan_pdf: Path, out: Path, *, statement: bytes, attestation: dict[s
         pdf.pages.append(st.pages[-1])
         spec = pikepdf.AttachedFileSpec(pdf, data, description="Chứng thực bản sao điện tử: dữ liệu máy đọc được "
                                         "(attestation)", filename=ATTESTATION_NAME, mime_type="application/json",
-                                        relationship=pikepdf.Name.Data)
+                                        relationship=pikepdf.Name.Data)  # type: ignore[call-arg]
         pdf.attachments[ATTESTATION_NAME] = spec
         af = pikepdf.Array([spec.obj])
         pdf.Root.AF = af

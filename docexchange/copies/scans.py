@@ -111,9 +111,9 @@ def _looks_grey(im: Image.Image) -> bool:
     small = im.convert("RGB")
     small.thumbnail((96, 96))
     r, g, b = small.split()
-    spread = max(ImageChops.difference(r, g).getextrema()[1], ImageChops.difference(g, b).getextrema()[1],
-                 ImageChops.difference(r, b).getextrema()[1])
-    return bool(spread < GREY_SPREAD)
+    spread = max(int(ImageChops.difference(x, y).getextrema()[1])  # type: ignore[arg-type]
+                 for x, y in ((r, g), (g, b), (r, b)))
+    return spread < GREY_SPREAD
 
 
 def _image_pages(index: int, path: Path, kind: str) -> list[ScanPage]:

@@ -55,7 +55,8 @@ def test_cli_certify_batch_book_annul(env, signing, tmp_path: Path) -> None:  # 
     assert (tmp_path / "book.pdf").read_bytes().startswith(b"%PDF-")
     ok = runner.invoke(main, ["copies", "annul", "--as", "nghiphu.chungthuc", rec["code"], "--reason", "nhầm bản"])
     assert ok.exit_code == 0 and json.loads(ok.output)["status"] == "annulled"
-    twice = runner.invoke(main, ["copies", "annul", "--as", "nghiphu.chungthuc", rec["code"], "--reason", "nhầm lần hai"])
+    twice = runner.invoke(main, ["copies", "annul", "--as", "nghiphu.chungthuc", rec["code"],
+                                 "--reason", "nhầm lần hai"])
     assert twice.exit_code == 4 and "already_annulled" in twice.output
     refused = runner.invoke(main, ["copies", "refuse", "--as", "nghiphu.chungthuc", "--requester-name", "X Y",
                                    "--requester-id", "040190001111", "--original-type", "Đơn", "--issuer", "Tự lập",

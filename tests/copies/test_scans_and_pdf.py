@@ -143,7 +143,8 @@ def test_pdf_scan_kept_as_is_and_pdfa_claim_rules(tmp_path: Path) -> None:
 
 def _statement() -> pdfbuild.StatementText:
     return pdfbuild.StatementText("Ủy ban nhân dân xã Nghi Phú", "Nghi Phú", "07", "01/2026-SCT/BS",
-                                  "ngày 05 tháng 04 năm 2026", "ngày năm tháng tư năm hai nghìn không trăm hai mươi sáu",
+                                  "ngày 05 tháng 04 năm 2026",
+                                  "ngày năm tháng tư năm hai nghìn không trăm hai mươi sáu",
                                   "Hoàng Thị Mỹ Linh", "Phó Chủ tịch", "Bản chính: Bằng tốt nghiệp", "Phí: 2.000 đồng")
 
 
