@@ -11,6 +11,8 @@ from pathlib import Path
 import img2pdf
 import pikepdf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from docexchange.copies import pdfbuild
@@ -160,3 +162,14 @@ def test_statement_page_renders_vietnamese(tmp_path: Path) -> None:
     assert "LiberationSerif" in fonts
     for line in fonts.splitlines()[2:]:
         assert line.split()[-5] == "yes"  # every font embedded
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"%PDF-1.7\n", b""]),
+       st.binary(max_size=600))
+def test_garbage_scans_always_get_a_clear_error(tmp_path: Path, magic: bytes, body: bytes) -> None:
+    """Any byte string that is not a valid scan ends in BadInput with both languages, never another exception."""
+    with pytest.raises(BadInput) as err:
+        inspect_scan(_files(tmp_path, magic + body))
+    assert err.value.code.startswith("scan_") and err.value.vi
