@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:02:07.537901
+Create Date: 2026-11-22 23:13:43.950731
 """
 from alembic import op
 import sqlalchemy as sa
@@ -174,6 +174,60 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_sha256', name=op.f('uq_api_tokens_token_sha256'))
     )
+    op.create_table('certified_copies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=36), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('book_type', sa.String(length=10), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('book_no', sa.Integer(), nullable=True),
+    sa.Column('requester_name', sa.String(length=100), nullable=False),
+    sa.Column('requester_id_number', sa.String(length=20), nullable=False),
+    sa.Column('original_type', sa.String(length=200), nullable=False),
+    sa.Column('original_issuer', sa.String(length=250), nullable=False),
+    sa.Column('original_number', sa.String(length=60), nullable=False),
+    sa.Column('original_issue_date', sa.String(length=10), nullable=False),
+    sa.Column('page_count', sa.Integer(), nullable=False),
+    sa.Column('copies', sa.Integer(), nullable=False),
+    sa.Column('fee_vnd', sa.Integer(), nullable=False),
+    sa.Column('certifier_user_id', sa.Integer(), nullable=False),
+    sa.Column('certifier_name', sa.String(length=100), nullable=False),
+    sa.Column('certifier_title', sa.String(length=100), nullable=False),
+    sa.Column('decided_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('local_date', sa.String(length=10), nullable=False),
+    sa.Column('scan_sha256', sa.Text(), nullable=False),
+    sa.Column('scan_params', sa.Text(), nullable=False),
+    sa.Column('statement', sa.Text(), nullable=False),
+    sa.Column('attestation', sa.Text(), nullable=False),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('pdf_size', sa.Integer(), nullable=True),
+    sa.Column('refusal_ground', sa.Integer(), nullable=True),
+    sa.Column('refusal_reason', sa.Text(), nullable=False),
+    sa.Column('refusal_note_sha256', sa.String(length=64), nullable=True),
+    sa.Column('annulled_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('annul_reason', sa.Text(), nullable=False),
+    sa.Column('annulled_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_certified_copies_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['annulled_by'], ['users.id'], name=op.f('fk_certified_copies_annulled_by_users')),
+    sa.ForeignKeyConstraint(['certifier_user_id'], ['users.id'], name=op.f('fk_certified_copies_certifier_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certified_copies')),
+    sa.UniqueConstraint('agency_id', 'idempotency_key', name='uq_certified_copies_idempotency'),
+    sa.UniqueConstraint('agency_id', 'year', 'book_type', 'number', name='uq_certified_copies_book_number'),
+    sa.UniqueConstraint('code', name=op.f('uq_certified_copies_code')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_certified_copies_public_id'))
+    )
+    with op.batch_alter_table('certified_copies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certified_copies_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certified_copies_decided_at'), ['decided_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certified_copies_local_date'), ['local_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certified_copies_pdf_sha256'), ['pdf_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certified_copies_requester_id_number'), ['requester_id_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certified_copies_year'), ['year'], unique=False)
+
     op.create_table('documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -239,6 +293,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incoming_register', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incoming_register_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('agency_copies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=36), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('form', sa.String(length=12), nullable=False),
+    sa.Column('source_kind', sa.String(length=12), nullable=False),
+    sa.Column('source_document_id', sa.Integer(), nullable=True),
+    sa.Column('source_copy_id', sa.Integer(), nullable=True),
+    sa.Column('source_sha256', sa.String(length=64), nullable=False),
+    sa.Column('pages', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('scan_params', sa.Text(), nullable=False),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_agency_copies_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_agency_copies_created_by_users')),
+    sa.ForeignKeyConstraint(['source_copy_id'], ['agency_copies.id'], name=op.f('fk_agency_copies_source_copy_id_agency_copies')),
+    sa.ForeignKeyConstraint(['source_document_id'], ['documents.id'], name=op.f('fk_agency_copies_source_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agency_copies')),
+    sa.UniqueConstraint('agency_id', 'year', 'number', name='uq_agency_copies_number'),
+    sa.UniqueConstraint('public_id', name=op.f('uq_agency_copies_public_id'))
+    )
+    with op.batch_alter_table('agency_copies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agency_copies_agency_id'), ['agency_id'], unique=False)
 
     op.create_table('document_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -371,6 +453,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_document_attachments_document_id'))
 
     op.drop_table('document_attachments')
+    with op.batch_alter_table('agency_copies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agency_copies_agency_id'))
+
+    op.drop_table('agency_copies')
     with op.batch_alter_table('incoming_register', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incoming_register_agency_id'))
 
@@ -380,6 +466,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_documents_agency_id'))
 
     op.drop_table('documents')
+    with op.batch_alter_table('certified_copies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certified_copies_year'))
+        batch_op.drop_index(batch_op.f('ix_certified_copies_requester_id_number'))
+        batch_op.drop_index(batch_op.f('ix_certified_copies_pdf_sha256'))
+        batch_op.drop_index(batch_op.f('ix_certified_copies_local_date'))
+        batch_op.drop_index(batch_op.f('ix_certified_copies_decided_at'))
+        batch_op.drop_index(batch_op.f('ix_certified_copies_agency_id'))
+
+    op.drop_table('certified_copies')
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('number_counters')
