@@ -104,3 +104,24 @@ def principal_for_user(session: Session, user: User, role: str, agency_id: int |
     assert agency is not None
     return Principal(user_id=user.id, username=user.username, full_name=user.full_name, agency_id=agency.id,
                      agency_code=agency.code, role=role)
+
+
+def record_wrong_pin(db: object, ledger: Ledger, user_id: int, *, max_failures: int, lockout_seconds: int) -> None:
+    """A wrong key PIN counts toward the same lockout as a wrong password (in its own transaction, since the
+    failed act itself rolls back)."""
+    with db.transaction() as s:  # type: ignore[attr-defined]
+        user = s.get(User, user_id)
+        if user is None:
+            return
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = utcnow() + timedelta(seconds=lockout_seconds)
+            user.failed_logins = 0
+        ledger.append(s, actor=user.username, agency_code=user.agency.code, action="wrong_pin",
+                      object_type="user", object_id=user.username)
+
+
+def ensure_not_locked(user: User) -> None:
+    if _locked(user):
+        raise Unauthorized("account locked after repeated failures; try again later",
+                           "tài khoản bị tạm khóa do nhập sai nhiều lần; vui lòng thử lại sau", code="account_locked")

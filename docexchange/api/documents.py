@@ -148,14 +148,10 @@ def get_pdf(doc_id: str) -> Response:
 
 def _act(doc_id: str, fn: str, p: Principal, pin: str | None) -> dict[str, object]:
     svc = services()
-    with svc.db.transaction() as s:
-        if fn == "sign":
-            doc = service.sign(s, _deps(), p, doc_id, pin or "")
-        elif fn == "approve":
-            doc = service.approve_seal(s, _deps(), p, doc_id)
-        else:
-            doc = service.issue(s, _deps(), p, doc_id, pin or "")
-        return _out(doc)
+    doc = service.perform(svc.db, _deps(), p, doc_id, fn, pin or "", max_failures=svc.settings.login_max_failures,
+                          lockout_seconds=svc.settings.login_lockout_seconds)
+    with svc.db.reading() as s:
+        return _out(s.merge(doc, load=True))
 
 
 @bp.post("/documents/<doc_id>/sign")

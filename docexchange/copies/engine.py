@@ -1,6 +1,5 @@
 """Binds the copies workflow to the node's services. The signing engine (``CopySigning``) and the validation
-engine (``Validator``) are bound here when they are available; until then certification answers 503
-``signing_unavailable`` and the public page says the signatures were not checked."""
+engine (``Validator``) are bound here."""
 
 from __future__ import annotations
 
@@ -11,13 +10,18 @@ from .service import CopySigning, Deps, Validator
 
 
 def signing_for(svc: Services) -> CopySigning | None:
-    """The signing engine adapter (profiles person/seal/copy, B-LT). Not bound on this branch."""
-    return None
+    """The node's signing engine (profiles person/seal/copy, B-LT)."""
+    from ..node_signing import node_signing
+
+    return node_signing(svc)
 
 
 def validator_for(svc: Services) -> Validator | None:
-    """The validation engine: PDF path -> interfaces.md verification report. Not bound on this branch."""
-    return None
+    """The validation engine: PDF path -> interfaces.md verification report."""
+    from ..signing.validation import ValidationPolicy, validate_pdf
+
+    policy = ValidationPolicy(trust_anchors=svc.ca.anchors(), offline=svc.settings.offline_validation)
+    return lambda path: validate_pdf(path, policy).to_dict()
 
 
 def deps_for(svc: Services) -> Deps:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from ..formats.documents import normalize_document
+from ..models import Agency
 from ..services import Services
+from .models import Document
 from .service import Deps
 
 
@@ -21,5 +25,16 @@ def normalize_upload(src: Path, filename: str) -> tuple[Path, list[dict[str, str
 
 
 def deps_for(svc: Services) -> Deps:
-    # The signing engine is bound here once it is available.
-    return Deps(blobs=svc.blobs, ledger=svc.ledger, normalize=normalize_upload)
+    from ..exchange.engine import exchange_deps_for
+    from ..exchange.service import queue_issued_document
+    from ..node_signing import node_signing
+
+    signing = node_signing(svc)
+
+    def on_issued(session: Session, doc: Document, seal_pin: str, actor: str) -> None:
+        agency = session.get(Agency, doc.agency_id)
+        assert agency is not None
+        queue_issued_document(session, exchange_deps_for(svc), doc, signing.seal_identity(agency, seal_pin), actor)
+
+    return Deps(blobs=svc.blobs, ledger=svc.ledger, signing=signing, normalize=normalize_upload,
+                on_issued=on_issued)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..blobstore import BlobStore
-from ..db import utcnow
+from ..db import Database, utcnow
 from ..errors import BadInput, Conflict, Forbidden, NotFound
 from ..ledger import Ledger
 from ..models import Agency, User
@@ -69,7 +69,8 @@ class Deps:
     ledger: Ledger
     signing: Signing | None = None
     normalize: Callable[[Path, str], tuple[Path, list[dict[str, str]]]] | None = None
-    on_issued: Callable[[Session, Document], None] | None = None  # e.g. the exchange service writes outbox rows
+    # called inside the issuance transaction with the seal PIN: the exchange service writes the outbox row
+    on_issued: Callable[[Session, Document, str, str], None] | None = None
 
 
 def _event(session: Session, deps: Deps, p: Principal, doc: Document, action: str, sha: str,
@@ -268,7 +269,7 @@ def issue(session: Session, deps: Deps, p: Principal, public_id: str, seal_pin: 
     _event(session, deps, p, doc, "issued", doc.issued_sha256,
            {"number": number_text, "attachments": [a.sealed_sha256 for a in doc.attachments]})
     if deps.on_issued is not None:
-        deps.on_issued(session, doc)
+        deps.on_issued(session, doc, seal_pin, p.username)
     return doc
 
 
@@ -279,3 +280,27 @@ def notation_for(doc: Document, agency: Agency) -> str:
     if doc.notation_suffix:
         parts.append(doc.notation_suffix)
     return "-".join(x for x in parts if x)[:30]  # official abbreviations keep their case (TTr, QyĐ)
+
+
+def perform(db: Database, deps: Deps, p: Principal, public_id: str, action: str, pin: str = "", *,
+            max_failures: int = 5, lockout_seconds: int = 900) -> Document:
+    """Sign, approve or issue in one transaction. A locked account may not use its key; a wrong PIN rolls the
+    act back and counts toward the lockout (recorded in its own transaction)."""
+    from ..auth import ensure_not_locked, record_wrong_pin
+    from ..signing import WrongPin
+
+    try:
+        with db.transaction() as session:
+            user = session.get(User, p.user_id)
+            assert user is not None
+            ensure_not_locked(user)
+            if action == "sign":
+                return sign(session, deps, p, public_id, pin)
+            if action == "approve":
+                return approve_seal(session, deps, p, public_id)
+            if action == "issue":
+                return issue(session, deps, p, public_id, pin)
+            raise BadInput(f"unknown action {action}", f"thao tác không hợp lệ: {action}")
+    except WrongPin:
+        record_wrong_pin(db, deps.ledger, p.user_id, max_failures=max_failures, lockout_seconds=lockout_seconds)
+        raise

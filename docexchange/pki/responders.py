@@ -9,6 +9,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+import pyhanko.sign.ades.cades_asn1  # noqa: F401  (registers CAdES attribute types, see below)
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as ax509
 from cryptography import x509
@@ -22,6 +23,12 @@ from ..models import Certificate
 from .ca import ALL_CAS, INTERMEDIATES, REASONS, DevCA
 
 TSA_POLICY = "1.3.6.1.4.1.59999.2.1"
+
+# asn1crypto caches the reverse OID map of CMS attribute types the first time one is encoded; attribute types
+# registered later (pyHanko's CAdES signer-attributes-v2, used by the signing engine) would then fail to encode
+# ("invalid literal for int() … 'signer_attributes_v2'"). Registering them first and dropping any stale cache
+# makes the order of imports irrelevant.
+cms.CMSAttributeType._reverse_map = None
 
 
 class MalformedRequest(ValueError):

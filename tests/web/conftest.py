@@ -14,13 +14,17 @@ FONT = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_pdf(pages: int = 2, text: str = "Quyết định về việc thử nghiệm") -> bytes:
+def make_pdf(pages: int = 2, text: str = "Quyết định về việc thử nghiệm", signer: str = "Nguyễn Văn Thắng",
+             position: str = "BỘ TRƯỞNG") -> bytes:
+    """A draft whose last page ends with the Decree 30 signature block (position line, space, full name)."""
     pdf = FPDF(format="A4")
     pdf.add_font("LS", "", FONT)
     pdf.set_font("LS", "", 14)
     for i in range(pages):
         pdf.add_page()
         pdf.multi_cell(0, 8, f"{text} — trang {i + 1}")
+    pdf.text(130, 220, position)
+    pdf.text(125, 262, signer)
     return bytes(pdf.output())
 
 

@@ -23,6 +23,8 @@ class Snapshot:
     fields: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (FT, value digest)
     sig_widgets: dict[int, list[tuple[tuple[int, int], tuple[float, float, float, float]]]] = field(
         default_factory=dict)  # page index → [(objgen, rect)]
+    field_widgets: dict[int, list[tuple[str, tuple[float, float, float, float]]]] = field(
+        default_factory=dict)  # page index → [(field name, rect)] of non-signature form fields
 
 
 def _stream_bytes(obj: Any) -> bytes:
@@ -93,6 +95,7 @@ def snapshot(data: bytes) -> Snapshot:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         pages = []
         widgets: dict[int, list[tuple[tuple[int, int], tuple[float, float, float, float]]]] = {}
+        field_widgets: dict[int, list[tuple[str, tuple[float, float, float, float]]]] = {}
         for i, page in enumerate(pdf.pages):
             annots: dict[tuple[int, int], str] = {}
             for a in page.obj.get("/Annots") or []:
@@ -101,6 +104,8 @@ def snapshot(data: bytes) -> Snapshot:
                 if sub == "/Widget" and _field_type(a) == "/Sig":
                     sub = "/Widget/Sig"
                     widgets.setdefault(i, []).append((key, _rect(a)))
+                elif sub == "/Widget":
+                    field_widgets.setdefault(i, []).append((_field_name(a), _rect(a)))
                 annots[key] = sub
             mb = [float(x) for x in page.mediabox]
             pages.append(PageSnap(_page_digest(page), annots, (mb[0], mb[1], mb[2], mb[3])))
@@ -119,7 +124,7 @@ def snapshot(data: bytes) -> Snapshot:
             digest = "" if v is None else hashlib.sha256(
                 _stream_bytes(v) if isinstance(v, pikepdf.Stream) else repr(v).encode()).hexdigest()
             fields[_field_name(f)] = (_field_type(f), digest)
-        return Snapshot(pages, fields, widgets)
+        return Snapshot(pages, fields, widgets, field_widgets)
 
 
 def compare(old: Snapshot, new: Snapshot, revision: int) -> list[dict[str, Any]]:

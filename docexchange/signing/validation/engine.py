@@ -640,6 +640,11 @@ def _visual(sr: SignatureReport, signed_end: int, base: changes_mod.Snapshot | N
             box = final.pages[i].box
             old_keys = {k for k, _ in (base.sig_widgets.get(i, []) if base is not None else [])}
             masks = [r for k, r in final.sig_widgets.get(i, []) if k not in old_keys]
+            # form fields that existed when this signature was made and were filled later (FORM_FILLING,
+            # listed in ``changes``): what they show is the filled value, not a shadowed content change
+            filled = {c["field"] for c in sr.changes if c.get("what") == "field_filled"}
+            masks += [r for name, r in (base.field_widgets.get(i, []) if base is not None else [])
+                      if name in filled]
         ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi)
         if ratio > policy.visual_threshold:
             sr.visual_changes.append({"page": i + 1, "changed_ratio": round(ratio, 5)})

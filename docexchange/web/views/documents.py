@@ -238,20 +238,12 @@ def _act(doc_id: str, action: str) -> Response:
     p = _p()
     svc = services()
     deps = engine.deps_for(svc)
-    if action in ("sign", "issue") and deps.signing is None:
-        flash(_("Signing is not available on this node yet (no signing engine configured)."), "error")
-        return redirect(url_for("web_docs.detail", doc_id=doc_id))
     pin = request.form.get("pin", "")
     try:
         if action in ("sign", "issue") and not pin:
             raise BadInput("enter the PIN", "hãy nhập mã PIN", code="pin_required")
-        with svc.db.transaction() as s:
-            if action == "sign":
-                service.sign(s, deps, p, doc_id, pin)
-            elif action == "approve":
-                service.approve_seal(s, deps, p, doc_id)
-            else:
-                service.issue(s, deps, p, doc_id, pin)
+        service.perform(svc.db, deps, p, doc_id, action, pin, max_failures=svc.settings.login_max_failures,
+                        lockout_seconds=svc.settings.login_lockout_seconds)
     except DomainError as exc:
         flash_error(exc)
     else:
