@@ -61,10 +61,11 @@ def db_upgrade() -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=None, type=int, help="Defaults to the port of DOCEXCHANGE_PUBLIC_URL.")
 @click.option("--no-hub", is_flag=True, help="Do not start the embedded axis hub.")
+@click.option("--workers", default=1, type=int, show_default=True, help="Exchange worker processes (0: none).")
 @click.option("--threads", default=8, type=int)
-def serve_cmd(host: str, port: int | None, no_hub: bool, threads: int) -> None:
-    """Run the node (web + API + PKI endpoints) and, unless --no-hub, the embedded axis hub and the exchange
-    workers as child processes."""
+def serve_cmd(host: str, port: int | None, no_hub: bool, workers: int, threads: int) -> None:
+    """Run the node (web + API + PKI endpoints), the exchange workers and, unless --no-hub, the embedded axis
+    hub, the last two as child processes."""
     from waitress import serve
 
     from ..app import create_app
@@ -73,11 +74,11 @@ def serve_cmd(host: str, port: int | None, no_hub: bool, threads: int) -> None:
     port = port or urlparse(settings.public_url).port or 8080
     children: list[subprocess.Popen[bytes]] = []
     exe = [sys.executable, "-m", "docexchange.cli"]
-    if not no_hub and _has_command("axis"):
+    if not no_hub:
         hub_port = urlparse(settings.hub_url).port or 8090
         children.append(subprocess.Popen(exe + ["axis", "serve", "--host", host, "--port", str(hub_port)]))
         click.echo(f"axis hub: {settings.hub_url}")
-    if not no_hub and _has_command("worker"):
+    for _ in range(workers):
         children.append(subprocess.Popen(exe + ["worker"]))
 
     def _stop(*_: object) -> None:
@@ -101,12 +102,6 @@ def serve_cmd(host: str, port: int | None, no_hub: bool, threads: int) -> None:
             if child.poll() is None:
                 child.terminate()
         time.sleep(0.1)
-
-
-def _has_command(name: str) -> bool:
-    from . import main
-
-    return name in main.commands
 
 
 @click.group("ledger")
