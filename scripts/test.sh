@@ -11,4 +11,4 @@ export DOCEXCHANGE_TEST_PG_URL
 DOCEXCHANGE_TEST_PG_URL=$(bash scripts/pg.sh start)
 trap 'bash scripts/pg.sh stop' EXIT
 echo "PostgreSQL for tests: $DOCEXCHANGE_TEST_PG_URL"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"

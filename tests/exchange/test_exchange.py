@@ -76,16 +76,16 @@ def test_clerk_actions_send_04_05_06_back(axis: Axis, tmp_path: Path) -> None:
 def test_recipient_down_then_up_registers_each_document_once(axis: Axis, tmp_path: Path) -> None:
     axis.b.worker.stop()
     numbers = [issue_document(axis.a, tmp_path, f"Văn bản gửi khi nơi nhận ngừng hoạt động {i}")["number"]
-               for i in range(10)]
+               for i in range(50)]
     before = {i["number"] for i in inbox(axis.b)}
     assert not set(numbers) & before
     axis.b.worker.start()
     wait_for(lambda: set(numbers) <= {i["number"] for i in inbox(axis.b) if i["status"] == "registered"}, 120,
-             what="all ten registered at B")
+             what="all fifty registered at B")
     items = [i for i in inbox(axis.b) if i["number"] in numbers]
-    assert len(items) == 10  # each exactly once
+    assert len(items) == 50  # each exactly once
     arrivals = sorted(i["arrival_number"] for i in items)
-    assert len(set(arrivals)) == 10 and arrivals == list(range(arrivals[0], arrivals[0] + 10))
+    assert len(set(arrivals)) == 50 and arrivals == list(range(arrivals[0], arrivals[0] + 50))
 
 
 def test_tampered_package_is_refused_with_02_and_the_sender_sees_why(axis: Axis, tmp_path: Path) -> None:
@@ -108,3 +108,57 @@ def test_tampered_package_is_refused_with_02_and_the_sender_sees_why(axis: Axis,
     timeline = axis.a.get(f"/api/v1/documents/{doc['id']}/timeline", "bnv.vanthu").json()
     assert "mã băm" in timeline["statuses"][0]["description"]
     assert all(i["number"] != doc["number"] or i["status"] == "rejected" for i in inbox(axis.b))
+
+
+def test_resend_after_a_crash_between_send_and_record_is_deduplicated(axis: Axis, tmp_path: Path) -> None:
+    """The sender worker died after the hub accepted the package but before it recorded that: the next worker
+    sends the same stored bytes again and the hub acknowledges it as a duplicate, so B gets it once."""
+    from sqlalchemy import select
+
+    from docexchange.axis.client import HubClient
+    from docexchange.db import Database
+    from docexchange.exchange.models import OutboxItem
+    from docexchange.models import Agency
+
+    axis.a.worker.stop()
+    doc = issue_document(axis.a, tmp_path, "Gửi lại sau sự cố")
+    db = Database(axis.a.env["DOCEXCHANGE_DATABASE_URL"])
+    with db.reading() as s:
+        agency = s.execute(select(Agency).where(Agency.code == BNV)).scalar_one()
+        item = s.execute(select(OutboxItem).where(OutboxItem.edxml_document_id.like(f"%{doc['number']}"))
+                         ).scalar_one()
+        blob = Path(axis.a.env["DOCEXCHANGE_INSTANCE_DIR"]) / "blobs" / item.package_sha256[:2] / \
+            item.package_sha256[2:4] / item.package_sha256
+        first = HubClient(axis.hub_url, agency.hub_system_id or "", agency.hub_secret or "").send_edoc(blob)
+    db.dispose()
+    assert not first.duplicate
+    axis.a.worker.start()
+    wait_for(lambda: axis.a.get(f"/api/v1/documents/{doc['id']}/timeline", "bnv.vanthu").json()["outbox_state"]
+             == "sent", 60, what="the worker's resend")
+    wait_for(lambda: "03" in statuses(axis.a, doc["id"]), 90, what="03 at A")
+    assert sum(1 for i in inbox(axis.b) if i["number"] == doc["number"]) == 1
+
+
+def test_zz_revoked_sender_seal_is_refused(axis: Axis, tmp_path: Path) -> None:
+    """Runs last in this module: it revokes the ministry's seal (key compromise, dated before the signature)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from docexchange.db import Database, utcnow
+    from docexchange.models import Agency
+    from docexchange.pki.ca import DevCA
+
+    axis.b.worker.stop()
+    doc = issue_document(axis.a, tmp_path, "Văn bản có con dấu bị thu hồi")
+    db = Database(axis.a.env["DOCEXCHANGE_DATABASE_URL"])
+    with db.transaction() as s:
+        serial = s.execute(select(Agency.seal_cert_serial).where(Agency.code == BNV)).scalar_one()
+        DevCA.revoke(s, serial, "key_compromise", when=utcnow() - timedelta(hours=1))
+    db.dispose()
+    axis.b.worker.start()
+    codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "02" in c and c, 90, what="02 at A")
+    assert codes == ["02"]
+    item = next(i for i in inbox(axis.b) if i["number"] == doc["number"])
+    assert item["status"] == "rejected" and item["verdict"] == "TOTAL_FAILED"
+    assert "không hợp lệ" in item["reason"]
