@@ -36,6 +36,7 @@ class Settings:
     log_json: bool = False
     offline_validation: bool = False
     hub_url: str = "http://127.0.0.1:8090"
+    auto_register: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +58,7 @@ class Settings:
             log_json=_env("LOG_JSON", "0") == "1",
             offline_validation=_env("OFFLINE_VALIDATION", "0") == "1",
             hub_url=_env("HUB_URL", "http://127.0.0.1:8090"),
+            auto_register=_env("AUTO_REGISTER", "1") != "0",
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

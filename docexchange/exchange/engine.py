@@ -23,7 +23,7 @@ def exchange_deps_for(svc: Services) -> ExchangeDeps:
         cached = ExchangeDeps(
             db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=svc.settings.hub_url,
             policy=ValidationPolicy(trust_anchors=anchors, offline=svc.settings.offline_validation),
-            anchors=anchors, auto_register=svc.settings.extra.get("auto_register", "1") != "0")
+            anchors=anchors, auto_register=svc.settings.auto_register)
         svc.__dict__["_exchange_deps"] = cached
     return cached  # type: ignore[no-any-return]
 
