@@ -12,7 +12,7 @@ from flask import Response, request
 from ..auth import Principal
 from ..documents import service
 from ..documents.models import Document
-from ..documents.register import outgoing_rows, to_csv, to_pdf
+from ..documents.register import export_outgoing, outgoing_rows
 from ..errors import BadInput, NotFound
 from ..models import Agency
 from ._deps import current_principal, require, services
@@ -190,16 +190,14 @@ def outgoing_register() -> Response | dict[str, object]:
 
     year = year or utcnow().year
     svc = services()
-    with svc.db.transaction() as s:
-        rows = outgoing_rows(s, p.agency_id, year)
+    with svc.db.reading() as s:
         agency = s.get(Agency, p.agency_id)
         assert agency is not None
-        if fmt == "csv":
-            return Response(to_csv(rows), mimetype="text/csv",  # type: ignore[arg-type]
-                            headers={"Content-Disposition": f'attachment; filename="so-di-{year}.csv"'})
-        if fmt == "pdf":
-            return Response(to_pdf(f"SỔ ĐĂNG KÝ VĂN BẢN ĐI NĂM {year}", agency.name, rows),  # type: ignore[arg-type]
-                            mimetype="application/pdf")
+        if fmt in ("csv", "pdf"):
+            out = export_outgoing(s, p.agency_id, agency.name, year, fmt)
+            return Response(out.data, mimetype=out.mimetype,
+                            headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
+        rows = outgoing_rows(s, p.agency_id, year)
         from ..documents.register import OUTGOING_COLUMNS
 
         return {"year": year, "items": [{c: getattr(r, c) for c, _, _ in OUTGOING_COLUMNS} for r in rows]}

@@ -12,7 +12,7 @@ from flask import Response, request
 from sqlalchemy import select
 
 from ..documents import service as documents
-from ..documents.register import to_csv, to_pdf
+from ..documents.register import export
 from ..errors import BadInput, NotFound
 from ..exchange.engine import exchange_deps_for
 from ..exchange.models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
@@ -172,10 +172,9 @@ def incoming_register() -> Response | dict[str, object]:
             .order_by(IncomingRegisterEntry.arrival_number)).scalars())
         agency = s.get(Agency, p.agency_id)
         assert agency is not None
-        if fmt == "csv":
-            return Response(to_csv(rows, INCOMING_COLUMNS), mimetype="text/csv",  # type: ignore[arg-type]
-                            headers={"Content-Disposition": f'attachment; filename="so-den-{year}.csv"'})
-        if fmt == "pdf":
-            return Response(to_pdf(f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN NĂM {year}", agency.name, rows,  # type: ignore[arg-type]
-                                   INCOMING_COLUMNS), mimetype="application/pdf")
+        if fmt in ("csv", "pdf"):
+            out = export(f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN NĂM {year}", agency.name, rows, INCOMING_COLUMNS, fmt,  # type: ignore[arg-type]
+                         f"so-den-{year}")
+            return Response(out.data, mimetype=out.mimetype,
+                            headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
         return {"year": year, "items": [{c: getattr(r, c) for c, _, _ in INCOMING_COLUMNS} for r in rows]}

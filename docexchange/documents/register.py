@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 from fpdf import FPDF
 from sqlalchemy import select
@@ -26,6 +27,28 @@ OUTGOING_COLUMNS = (
     ("acknowledgement", "Ký nhận", 16),
     ("notes", "Ghi chú", 25),
 )
+
+
+@dataclass(frozen=True)
+class Export:
+    data: bytes
+    mimetype: str
+    filename: str
+
+
+def export(title: str, agency_name: str, rows: list[object], columns: tuple[tuple[str, str, int], ...], fmt: str,
+           stem: str) -> Export:
+    """A register as CSV or printable PDF (``fmt`` "csv" | "pdf")."""
+    if fmt == "csv":
+        return Export(to_csv(rows, columns), "text/csv", f"{stem}.csv")
+    if fmt == "pdf":
+        return Export(to_pdf(title, agency_name, rows, columns), "application/pdf", f"{stem}.pdf")
+    raise ValueError(f"unknown register format {fmt!r}")
+
+
+def export_outgoing(session: Session, agency_id: int, agency_name: str, year: int, fmt: str) -> Export:
+    return export(f"SỔ ĐĂNG KÝ VĂN BẢN ĐI NĂM {year}", agency_name, list(outgoing_rows(session, agency_id, year)),
+                  OUTGOING_COLUMNS, fmt, f"so-di-{year}")
 
 
 def outgoing_rows(session: Session, agency_id: int, year: int) -> list[OutgoingRegisterEntry]:

@@ -56,6 +56,10 @@ def test_issued_document_is_verified_registered_and_acknowledged(axis: Axis, tmp
     assert all(i["number"] != number for i in inbox(axis.a) if "nghean" not in str(i))
     r = axis.b.get(f"/api/v1/inbox/{item['id']}", "nghean.vanthu")
     assert r.status_code == 200
+    csv = axis.b.get("/api/v1/registers/incoming?format=csv", "nghean.vanthu").content.decode("utf-8-sig")
+    assert "Số đến" in csv and number in csv  # type: ignore[operator]
+    rows = axis.b.get("/api/v1/registers/incoming", "nghean.vanthu").json()["items"]
+    assert any(r["number_notation"] == number and r["arrival_number"] == item["arrival_number"] for r in rows)
     assert axis.a.get(f"/api/v1/inbox/{item['id']}", "bnv.vanthu").status_code == 404
 
 

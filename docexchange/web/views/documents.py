@@ -17,7 +17,7 @@ from ...auth import Principal
 from ...db import utcnow
 from ...documents import engine, service
 from ...documents.models import AUTHORITY_MARKERS, STATUSES, URGENCY, Document, DocumentEvent
-from ...documents.register import outgoing_rows, to_csv, to_pdf
+from ...documents.register import export_outgoing, outgoing_rows
 from ...errors import BadInput, DomainError
 from ...models import Agency, User
 from ..common import VN, error_text, flash_error, page, services, web_blueprint, web_principal
@@ -293,13 +293,9 @@ def register_export(fmt: str) -> Response:
     year = _year()
     if fmt not in ("csv", "pdf"):
         abort(404)
-    with services().db.transaction() as s:
-        rows = outgoing_rows(s, p.agency_id, year)
+    with services().db.reading() as s:
         agency = s.get(Agency, p.agency_id)
         assert agency is not None
-        if fmt == "csv":
-            return Response(to_csv(rows), mimetype="text/csv",  # type: ignore[arg-type]
-                            headers={"Content-Disposition": f'attachment; filename="so-di-{year}.csv"'})
-        return Response(to_pdf(f"SỔ ĐĂNG KÝ VĂN BẢN ĐI NĂM {year}", agency.name, rows),  # type: ignore[arg-type]
-                        mimetype="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="so-di-{year}.pdf"'})
+        out = export_outgoing(s, p.agency_id, agency.name, year, fmt)
+    return Response(out.data, mimetype=out.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
