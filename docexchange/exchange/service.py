@@ -98,7 +98,7 @@ def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, s
         recipients=[Organ(organ_id=c, organ_name=names.get(c)) for c in recipients],
         code_number=f"{doc.number:02d}", code_notation=doc.notation or "",
         promulgation_date=issued_local.date(), promulgation_place=agency.place or None,
-        subject=doc.subject, type_code=1, type_name=doc.type_name,
+        subject=doc.subject, type_code=_type_code(doc.type_name), type_name=doc.type_name,
         signer_position=" ".join(x for x in (doc.authority_marker, doc.signer_position) if x) or "Lãnh đạo",
         signer_full_name=signer.full_name if signer else "",
         signer_competence=doc.authority_marker or None, priority=doc.urgency, page_amount=doc.page_count,
@@ -114,6 +114,13 @@ def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, s
                        object_type="edxml", object_id=msg.document_id, object_sha256=sha,
                        details={"recipients": recipients})
     return item
+
+
+def _type_code(type_name: str) -> int:
+    from ..formats.metadata import lookup_document_type
+
+    found = lookup_document_type(type_name)
+    return found.code if found else 1
 
 
 def queue_status(session: Session, deps: ExchangeDeps, incoming: IncomingDocument, code: str,
