@@ -106,6 +106,13 @@ def create_draft(session: Session, deps: Deps, p: Principal, upload: BinaryIO, f
     if meta.authority_marker not in AUTHORITY_MARKERS:
         raise BadInput(f"authority marker must be one of {AUTHORITY_MARKERS[1:]}",
                        "thẩm quyền ký phải là TM., KT., TL., TUQ. hoặc Q.", code="bad_authority_marker")
+    from ..formats.metadata import lookup_document_type
+
+    doc_type = lookup_document_type(meta.type_name)
+    if doc_type is None:
+        raise BadInput(f"{meta.type_name!r} is not one of the 29 document types of Decree 30",
+                       f"{meta.type_name!r} không thuộc 29 loại văn bản theo Nghị định 30", code="bad_document_type")
+    meta.type_name, meta.type_abbr = doc_type.name, doc_type.abbreviation or ""
     if meta.urgency not in URGENCY:
         raise BadInput("urgency must be 0..4", "độ khẩn phải từ 0 đến 4", code="bad_urgency")
     if not meta.subject.strip() or len(meta.subject) > 500:

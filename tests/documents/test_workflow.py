@@ -157,3 +157,27 @@ def test_register_exports(issued: dict[str, object], live_node: LiveNode) -> Non
     assert r.content.startswith(b"%PDF-")
     body = json.loads(requests.get(f"{live_node.url}/api/v1/registers/outgoing", headers=issued["clerk"]).text)
     assert body["items"][0]["number_notation"] == issued["doc"]["number"]  # type: ignore[index]
+
+
+def test_bad_drafts_change_nothing(live_node: LiveNode, tmp_path: Path) -> None:
+    clerk = _token(live_node, "bnv.vanthu")
+    with live_node.services.db.reading() as s:  # type: ignore[attr-defined]
+        before = s.execute(select(Document.id)).all()
+    pdf = decree30_pdf(tmp_path / "d.pdf")
+    cases = [({"type_name": "Thư tình"}, "bad_document_type"), ({"recipients": "999.99.99.Z99"}, "unknown_recipient"),
+             ({"signer": "nghean.lanhdao"}, "bad_signer"), ({"authority_marker": "XX."}, None)]
+    for override, code in cases:
+        data = {"type_name": "Quyết định", "subject": "Không hợp lệ", "signer": "bnv.lanhdao", **override}
+        with open(pdf, "rb") as fh:
+            r = requests.post(f"{live_node.url}/api/v1/documents", headers=clerk, data=data,
+                              files={"file": ("qd.pdf", fh, "application/pdf")})
+        assert r.status_code in (400, 422), (override, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json"
+        if code:
+            assert r.json()["code"] == code and r.json()["detail_vi"]
+    r = requests.post(f"{live_node.url}/api/v1/documents", headers=clerk,
+                      data={"type_name": "Quyết định", "subject": "x", "signer": "bnv.lanhdao"},
+                      files={"file": ("qd.pdf", b"%PDF-1.4 garbage", "application/pdf")})
+    assert r.status_code == 400 and r.json()["code"] in ("damaged_file", "pdf_unreadable")
+    with live_node.services.db.reading() as s:  # type: ignore[attr-defined]
+        assert s.execute(select(Document.id)).all() == before
