@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         }
         if error.detail:
             body["errors"] = error.detail
-        return problem_response(body, status, dict(error.headers or {}))
+        return problem_response(body, status, {str(k): str(v) for k, v in dict(error.headers or {}).items()})
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
@@ -105,12 +105,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     from .api import register_api
 
     register_api(app)
-    try:
-        from .web import register_web
-    except ImportError:  # pragma: no cover - the web package is optional during development
-        register_web = None
-    if register_web is not None:
-        register_web(app)
+    from .web import register_web
+
+    register_web(app)
     log.info("docexchange node ready: %s", request_summary(settings))
     return app
 

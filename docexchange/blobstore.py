@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 CHUNK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -43,7 +43,7 @@ class BlobStore:
 
         return self.put_stream(io.BytesIO(data))[0]
 
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+    def put_stream(self, stream: IO[bytes]) -> tuple[str, int]:
         """Store a stream; returns (sha256, size). Streams in 1 MiB chunks, so memory stays flat."""
         digest = hashlib.sha256()
         size = 0

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -60,7 +60,7 @@ class DraftInput:
     urgency: int = 0
     notation_suffix: str = ""
     series: str = "main"
-    attachments: list[tuple[str, BinaryIO]] = field(default_factory=list)
+    attachments: list[tuple[str, IO[bytes]]] = field(default_factory=list)
 
 
 @dataclass

@@ -74,7 +74,7 @@ class ExchangeDeps:
 
 
 # ---------------------------------------------------------------------------------------------- sending
-def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity,
+def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None,
                           actor: str) -> OutboxItem | None:
     """Called inside the issuance transaction: build the signed edXML package and write its outbox row, so
     issuing and queueing commit together."""
@@ -283,12 +283,10 @@ def receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Rec
         if any(v.indication == "INDETERMINATE" for v in verdicts):
             log.info("verification of %s indeterminate; retrying later", item.doc_id)
             return "retry_later"
-        file_shas = []
-        for att in parsed.attachments:
+        for att in parsed.attachments:  # keep every received file (the clerk downloads them by hash)
             if att.stream is not None:
                 att.stream.seek(0)
-                sha, _ = deps.blobs.put_stream(att.stream)
-                file_shas.append(sha)
+                deps.blobs.put_stream(att.stream)
         return _record_edoc(deps, agency, client, item, parsed, verdicts, package_sha, owner)
 
 
