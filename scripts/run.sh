@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh runtime
-[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip --version >/dev/null 2>&1 || python3 -m venv --clear .venv  # (re)create a missing or broken venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e .
 .venv/bin/docexchange init
