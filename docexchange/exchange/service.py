@@ -133,7 +133,7 @@ def queue_status(session: Session, deps: ExchangeDeps, incoming: IncomingDocumen
         sender=Organ(organ_id=agency.code, organ_name=agency.name),
         response_for=ResponseFor(organ_id=incoming.sender_code, code=number or incoming.edxml_document_id,
                                  promulgation_date=promulgation, document_id=incoming.edxml_document_id),
-        status_code=code, timestamp=utcnow().astimezone(VN).replace(tzinfo=None, microsecond=0),
+        status_code=code, timestamp=utcnow().astimezone(VN).replace(microsecond=0),
         description=description[:500],
         staff=StaffInfo(department="Văn thư", staff=staff or actor))
     package = build_status(msg)
