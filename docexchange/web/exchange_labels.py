@@ -21,7 +21,9 @@ OUTBOX_LABELS = {"pending": _l("Waiting to be sent"), "sent": _l("Sent to the ax
 CHANGE_LABELS = {"page_added": _l("page added"), "page_removed": _l("page removed"),
                  "content_changed": _l("page content changed"), "annotation_added": _l("annotation added"),
                  "annotation_removed": _l("annotation removed"), "signature_added": _l("a later signature added"),
-                 "document_timestamp_added": _l("a document time-stamp added")}
+                 "document_timestamp_added": _l("a document time-stamp added"),
+                 "field_added": _l("form field added"), "field_filled": _l("form field filled in"),
+                 "field_removed": _l("form field removed")}
 MODIFICATION_LABELS = {"NONE": _l("No change after signing"), "FORM_FILLING": _l("Form fields filled in"),
                        "ANNOTATIONS": _l("Annotations added"),
                        "LTA_UPDATES": _l("Only validation data and time-stamps added"),
