@@ -160,7 +160,7 @@ def test_language_switch_and_pages_at_both_widths(browser, live_node, shots: Pat
         ctx = browser.new_context(viewport=viewport)
         page = ctx.new_page()
         login(page, base, "bnv.vanthu", password)
-        for path in ("/documents/new", "/registers/outgoing", "/soon/inbox"):
+        for path in ("/documents/new", "/registers/outgoing", "/inbox", "/registers/incoming"):
             page.goto(base + path)
             no_overflow(page)
         page.goto(base + "/documents/new")

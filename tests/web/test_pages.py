@@ -97,7 +97,7 @@ def test_csrf_required_on_page_forms_not_on_api(web_app, password: str) -> None:
 
 def test_anonymous_is_sent_to_login(web_app) -> None:
     c = web_app.test_client()
-    for path in ("/documents", "/documents/new", "/waiting", "/ledger", "/registers/outgoing", "/soon/inbox"):
+    for path in ("/documents", "/documents/new", "/waiting", "/ledger", "/registers/outgoing", "/inbox"):
         resp = c.get(path)
         assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next="), path
     assert c.get("/").headers["Location"] == "/login"
@@ -117,12 +117,14 @@ def test_login_redirects_only_to_local_paths(web_app, password: str) -> None:
 
 
 @pytest.mark.parametrize(("user", "allowed", "forbidden", "home"), [
-    (CLERK, ["/documents", "/documents/new", "/registers/outgoing", "/soon/inbox"], ["/waiting", "/ledger"],
+    (CLERK, ["/documents", "/documents/new", "/registers/outgoing", "/inbox", "/registers/incoming"],
+     ["/waiting", "/ledger", "/audit/verify"],
      "/documents"),
     (SIGNER, ["/waiting", "/documents"], ["/documents/new", "/registers/outgoing", "/ledger"], "/waiting"),
     ("nghiphu.chungthuc", ["/soon/certify", "/soon/cert_book"], ["/documents", "/waiting", "/ledger"],
      "/soon/certify"),
-    (AUDITOR, ["/ledger", "/soon/verify"], ["/documents", "/documents/new", "/registers/outgoing"], "/ledger"),
+    (AUDITOR, ["/ledger", "/audit/verify", "/audit/evidence"], ["/documents", "/documents/new", "/registers/outgoing"],
+     "/ledger"),
     (ADMIN, ["/documents", "/registers/outgoing", "/ledger"], ["/documents/new", "/waiting"], "/documents"),
 ])
 def test_role_pages_and_navigation(web_app, password: str, user: str, allowed: list[str],

@@ -19,7 +19,9 @@ from ...documents import engine, service
 from ...documents.models import AUTHORITY_MARKERS, STATUSES, URGENCY, Document, DocumentEvent
 from ...documents.register import export_outgoing, outgoing_rows
 from ...errors import BadInput, DomainError
+from ...exchange.models import OutboxItem, RecipientStatus
 from ...models import Agency, User
+from .. import exchange_labels
 from ..common import VN, error_text, flash_error, page, services, web_blueprint, web_principal
 from ..doctypes import DOC_TYPES, abbreviation_for
 from ..labels import AUTHORITY_LABELS
@@ -27,6 +29,7 @@ from ..nav import NavItem
 from ..preview import PreviewError, page_png
 
 bp = web_blueprint("web_docs", __name__)
+bp.record_once(lambda state: exchange_labels.init_app(state.app))
 
 ALL = frozenset({"clerk", "signer", "certifier", "auditor", "admin"})
 NAV = [
@@ -201,9 +204,26 @@ def detail(doc_id: str) -> str:
     doc, events, recipients, signer_name, needs_approval = _load(p, doc_id)
     version, _sha = _latest_sha(doc)
     pages = min(doc.page_count, MAX_PREVIEW_PAGES)
+    outbox, timeline = _exchange_state(doc)
     return render_template("documents/detail.html", doc=doc, events=events, recipients=recipients,
                            signer_name=signer_name, needs_approval=needs_approval, version=version,
-                           pages=pages, signing_ready=engine.deps_for(services()).signing is not None)
+                           pages=pages, signing_ready=engine.deps_for(services()).signing is not None,
+                           outbox=outbox, timeline=timeline)
+
+
+def _exchange_state(doc: Document) -> tuple[OutboxItem | None, dict[str, list[RecipientStatus]]]:
+    """The latest outgoing package of the document (pending/sent/failed) and the statuses each recipient sent
+    back, in time order, keyed by recipient code (every addressed recipient has a key, even with no status)."""
+    with services().db.transaction() as s:
+        out = s.execute(select(OutboxItem).where(OutboxItem.document_id == doc.id, OutboxItem.kind == "edoc")
+                        .order_by(OutboxItem.id.desc())).scalars().first()
+        rows = list(s.execute(select(RecipientStatus).where(RecipientStatus.document_id == doc.id)
+                              .order_by(RecipientStatus.status_time, RecipientStatus.id)).scalars())
+        s.expunge_all()
+    timeline: dict[str, list[RecipientStatus]] = {c: [] for c in json.loads(doc.recipients)}
+    for r in rows:
+        timeline.setdefault(r.recipient_code, []).append(r)
+    return out, timeline
 
 
 @bp.get("/documents/<doc_id>/pages/<int:page_no>.png")
