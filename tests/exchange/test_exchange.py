@@ -73,6 +73,11 @@ def test_clerk_actions_send_04_05_06_back(axis: Axis, tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
     codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "06" in c and c, 60, what="06 at A")
     assert codes == ["01", "03", "04", "05", "06"]
+    from datetime import UTC, datetime
+
+    times = [datetime.fromisoformat(st["status_time"]) for st in
+             axis.a.get(f"/api/v1/documents/{doc['id']}/timeline", "bnv.vanthu").json()["statuses"]]
+    assert all(abs((datetime.now(UTC) - t).total_seconds()) < 300 for t in times), times  # real time, any zone
     r = axis.b.post(f"/api/v1/inbox/{item['id']}/actions", "nghean.vanthu", json={"action": "reject", "note": "x"})
     assert r.status_code == 409  # a registered document can no longer be refused
 
@@ -84,7 +89,7 @@ def test_recipient_down_then_up_registers_each_document_once(axis: Axis, tmp_pat
     before = {i["number"] for i in inbox(axis.b)}
     assert not set(numbers) & before
     axis.b.worker.start()
-    wait_for(lambda: set(numbers) <= {i["number"] for i in inbox(axis.b) if i["status"] == "registered"}, 120,
+    wait_for(lambda: set(numbers) <= {i["number"] for i in inbox(axis.b) if i["status"] == "registered"}, 400,
              what="all fifty registered at B")
     items = [i for i in inbox(axis.b) if i["number"] in numbers]
     assert len(items) == 50  # each exactly once
