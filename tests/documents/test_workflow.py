@@ -181,3 +181,77 @@ def test_bad_drafts_change_nothing(live_node: LiveNode, tmp_path: Path) -> None:
     assert r.status_code == 400 and r.json()["code"] in ("damaged_file", "pdf_unreadable")
     with live_node.services.db.reading() as s:  # type: ignore[attr-defined]
         assert s.execute(select(Document.id)).all() == before
+
+
+def test_dual_control_needs_a_second_person_before_the_seal(live_node: LiveNode, tmp_path: Path) -> None:
+    from docexchange.models import Agency
+
+    svc = live_node.services
+    with svc.db.transaction() as s:  # type: ignore[attr-defined]
+        s.execute(Agency.__table__.update().where(Agency.code == "000.00.00.G09").values(seal_requires_approval=True))
+    try:
+        clerk, signer = _token(live_node, "bnv.vanthu"), _token(live_node, "bnv.lanhdao")
+        doc = _draft(live_node, tmp_path, clerk, "Cần phê duyệt đóng dấu")
+        assert requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/sign", headers=signer,
+                             json={"pin": live_node.demo_pin}).status_code == 200
+        r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/issue", headers=clerk,
+                          json={"pin": live_node.demo_pin})
+        assert r.status_code == 409 and r.json()["code"] == "approval_required"
+        r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/approve-seal", headers=signer)
+        assert r.status_code == 403 and r.json()["code"] == "same_person"  # the signer cannot approve alone
+        r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/approve-seal",
+                          headers=_token(live_node, "bnv.capho"))
+        assert r.status_code == 200 and r.json()["status"] == "approved"
+        r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/issue", headers=clerk,
+                          json={"pin": live_node.demo_pin})
+        assert r.status_code == 200 and r.json()["status"] == "issued"
+        with svc.db.reading() as s:  # type: ignore[attr-defined]
+            actions = [a for (a,) in s.execute(select(LedgerEntry.action).where(LedgerEntry.object_id == doc["id"]))]
+        assert actions == ["document_drafted", "document_signed", "document_seal_approved", "document_issued"]
+    finally:
+        with svc.db.transaction() as s:  # type: ignore[attr-defined]
+            s.execute(Agency.__table__.update().values(seal_requires_approval=False))
+
+
+def test_vietnamese_docx_becomes_a_signed_pdf_that_pdfsig_accepts(live_node: LiveNode, tmp_path: Path,
+                                                                   nss_db: str) -> None:
+    """Issue 7's done-when: a Vietnamese DOCX → PDF/A-2b whose text extracts back, signed by the engine,
+    valid for pdfsig; the conversion is recorded on the document."""
+    import subprocess
+
+    import docx
+
+    text = "Cộng hòa xã hội chủ nghĩa Việt Nam — Độc lập - Tự do - Hạnh phúc"
+    d = docx.Document()
+    style = d.styles["Normal"]
+    style.font.name = "Times New Roman"
+    d.add_paragraph("BỘ NỘI VỤ")
+    d.add_paragraph("Số:      /QĐ-BNV")
+    d.add_paragraph(text)
+    d.add_paragraph("BỘ TRƯỞNG")
+    d.add_paragraph("")
+    d.add_paragraph("Nguyễn Văn Thắng")
+    path = tmp_path / "quyet-dinh.docx"
+    d.save(str(path))
+    clerk, signer = _token(live_node, "bnv.vanthu"), _token(live_node, "bnv.lanhdao")
+    with open(path, "rb") as fh:
+        r = requests.post(f"{live_node.url}/api/v1/documents", headers=clerk,
+                          data={"type_name": "Quyết định", "subject": "Từ tệp Word", "signer": "bnv.lanhdao"},
+                          files={"file": ("quyet-dinh.docx", fh, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert {"field": "file", "from": "docx", "to": "pdf/a"} in doc["normalizations"]
+    r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/sign", headers=signer,
+                      json={"pin": live_node.demo_pin})
+    assert r.status_code == 200, r.text
+    pdf = tmp_path / "signed.pdf"
+    pdf.write_bytes(requests.get(f"{live_node.url}/api/v1/documents/{doc['id']}/pdf", headers=clerk).content)
+    extracted = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert text in extracted
+    out = pdfsig(nss_db, pdf)
+    assert "Signature is Valid" in out and "Certificate is Trusted" in out, out
+    import pikepdf
+
+    with pikepdf.open(pdf) as p:
+        meta = p.open_metadata()
+        assert meta.get("pdfaid:part") == "2" and meta.get("pdfaid:conformance") == "B"
