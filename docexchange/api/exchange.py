@@ -89,7 +89,8 @@ def _incoming(inc: IncomingDocument) -> dict[str, object]:
 def inbox() -> dict[str, object]:
     p = current_principal()
     stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
-                                          IncomingDocument.status.not_in(("recalled", "duplicate")))
+                                          IncomingDocument.status.not_in(("recalled", "duplicate")),
+                                          IncomingDocument.business_doc_type != 1)  # recall requests are not work
     if request.args.get("status"):
         stmt = stmt.where(IncomingDocument.status == request.args["status"])
     with services().db.transaction() as s:

@@ -27,16 +27,17 @@ from sqlalchemy.orm import Session
 from ..axis.client import HubClient, HubError, HubUnavailable, IntegrityMismatch, ReceivedItem
 from ..axis.edxml import (
     Attachment,
+    Business,
     EdocMessage,
     Organ,
     ParsedPackage,
     ResponseFor,
     StaffInfo,
     StatusMessage,
-    build_edoc,
     build_status,
     default_document_id,
     parse_package,
+    write_edoc,
 )
 from ..blobstore import BlobStore
 from ..db import Database, utcnow
@@ -78,9 +79,30 @@ def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, s
                           actor: str) -> OutboxItem | None:
     """Called inside the issuance transaction: build the signed edXML package and write its outbox row, so
     issuing and queueing commit together."""
-    recipients = json.loads(doc.recipients)
-    if not recipients:
+    if not json.loads(doc.recipients):
         return None
+    return _queue_document_package(session, deps, doc, seal, actor, Business())
+
+
+def queue_recall(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None, actor: str,
+                 reason: str) -> OutboxItem:
+    """Recall an issued document (BussinessDocType 1, domain-vn.md §3.3, §7.2): the document is frozen here,
+    and each recipient removes it from its working views and answers 15 (agreed) or 16."""
+    if doc.status != "issued" or not doc.edxml_document_id:
+        raise Conflict("only an issued, sent document can be recalled",
+                       "chỉ thu hồi được văn bản đã ban hành và gửi đi", code="not_issued")
+    if not reason.strip():
+        from ..errors import BadInput
+
+        raise BadInput("a reason is required", "cần ghi lý do thu hồi", code="reason_required")
+    doc.status = "recalled"
+    return _queue_document_package(session, deps, doc, seal, actor,
+                                   Business(doc_type=1, reason=reason[:500], document_id=doc.edxml_document_id))
+
+
+def _queue_document_package(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None,
+                            actor: str, business: Business) -> OutboxItem:
+    recipients = json.loads(doc.recipients)
     agency = session.get(Agency, doc.agency_id)
     assert agency is not None and doc.issued_sha256 and doc.number is not None and doc.issued_at is not None
     names = dict(session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(recipients))).all())
@@ -102,17 +124,20 @@ def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, s
         signer_position=" ".join(x for x in (doc.authority_marker, doc.signer_position) if x) or "Lãnh đạo",
         signer_full_name=signer.full_name if signer else "",
         signer_competence=doc.authority_marker or None, priority=doc.urgency, page_amount=doc.page_count,
-        attachments=files)
-    msg.document_id = default_document_id(msg)
-    package = build_edoc(msg, seal)
-    sha = deps.blobs.put_bytes(package)
+        attachments=files, business=business)
+    msg.document_id = doc.edxml_document_id or default_document_id(msg)
+    with tempfile.TemporaryFile() as spool:  # streamed: attachments may be hundreds of MB
+        write_edoc(msg, spool, seal)
+        spool.seek(0)
+        sha, size = deps.blobs.put_stream(spool)
     doc.edxml_document_id = msg.document_id
     item = OutboxItem(agency_id=doc.agency_id, kind="edoc", document_id=doc.id, edxml_document_id=msg.document_id,
-                      package_sha256=sha, package_size=len(package))
+                      package_sha256=sha, package_size=size)
     session.add(item)
-    deps.ledger.append(session, actor=actor, agency_code=agency.code, action="package_queued",
+    action = "package_queued" if business.doc_type == 0 else "recall_queued"
+    deps.ledger.append(session, actor=actor, agency_code=agency.code, action=action,
                        object_type="edxml", object_id=msg.document_id, object_sha256=sha,
-                       details={"recipients": recipients})
+                       details={"recipients": recipients, "business_doc_type": business.doc_type})
     return item
 
 

@@ -171,3 +171,20 @@ def test_zz_revoked_sender_seal_is_refused(axis: Axis, tmp_path: Path) -> None:
     item = next(i for i in inbox(axis.b) if i["number"] == doc["number"])
     assert item["status"] == "rejected" and item["verdict"] == "TOTAL_FAILED"
     assert "không hợp lệ" in item["reason"]
+
+
+def test_recall_removes_the_document_at_the_recipient_and_it_answers_15(axis: Axis, tmp_path: Path) -> None:
+    doc = issue_document(axis.a, tmp_path, "Văn bản sẽ bị thu hồi")
+    item = wait_for(lambda: next((i for i in inbox(axis.b) if i["number"] == doc["number"]
+                                  and i["status"] == "registered"), None), 90, what="registered at B")
+    r = axis.a.post(f"/api/v1/documents/{doc['id']}/recall", "bnv.vanthu", json={"pin": axis.a.pin, "reason": ""})
+    assert r.status_code == 422  # a reason is required
+    r = axis.a.post(f"/api/v1/documents/{doc['id']}/recall", "bnv.vanthu",
+                    json={"pin": axis.a.pin, "reason": "Ban hành nhầm, sẽ thay thế"})
+    assert r.status_code == 200 and r.json()["status"] == "recalled", r.text
+    codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "15" in c and c, 90, what="15 at A")
+    assert codes[-1] == "15"
+    assert all(i["number"] != doc["number"] for i in inbox(axis.b))  # gone from the working views
+    assert axis.b.get(f"/api/v1/inbox/{item['id']}", "nghean.vanthu").status_code == 404
+    r = axis.a.post(f"/api/v1/documents/{doc['id']}/recall", "bnv.vanthu", json={"pin": axis.a.pin, "reason": "x"})
+    assert r.status_code == 409  # already recalled (frozen)
