@@ -68,6 +68,8 @@ def test_issued_document_is_numbered_and_both_signatures_pass(issued: dict[str, 
     assert kinds[0][:2] == ("signature", False) and kinds[0][2] in ("FORM_FILLING", "LTA_UPDATES")
     assert kinds[1][:2] == ("signature", True)
     assert all(k[3] in ("B-LT", "B-LTA") for k in kinds)
+    advice = [m.code for m in report.signatures[1].messages]
+    assert "DECREE30_SEAL_OVER_SIGNATURE" in advice  # the seal image covers part of the signature image
     import subprocess
 
     text = subprocess.run(["pdftotext", "-layout", str(issued["pdf"]), "-"], capture_output=True, text=True).stdout

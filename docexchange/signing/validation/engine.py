@@ -15,7 +15,7 @@ from typing import IO, Any
 from asn1crypto import x509 as ax509
 
 from . import changes as changes_mod
-from . import visual
+from . import decree30, visual
 from .policy import ValidationPolicy
 from .rawchecks import Problem, check_byte_range, prescan, revision_ends
 from .report import (
@@ -267,6 +267,10 @@ def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analys
         _broken(data, name, obj, err) if emb is None else _one(emb, ctx, state)  # type: ignore[arg-type]
         for _, emb, name, obj, err in entries
     ]
+    try:
+        decree30.advise(reader, [(e[1], r) for e, r in zip(entries, reports, strict=True) if e[1] is not None])
+    except Exception:  # advisory only: never let it change a verdict
+        pass
     return _Analysis(reports, pages, revisions)
 
 
