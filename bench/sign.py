@@ -149,14 +149,17 @@ def small(quick: bool) -> list[dict]:
         t_stock, t_floor, t_ours, t_ours_box = (statistics.median(samples[k])
                                                 for k in ("stock", "floor", "ours", "ours_box"))
         env.session.close()
-    common = {"unit": "ratio", "better": "lower", "ours_ms": round(t_ours, 2),
-              "ours_explicit_box_ms": round(t_ours_box, 2),
+    # Like for like: the stock and floor baselines are given the signature box, so the headline figures give our
+    # engine the same box; locating the signer's name in the text layer (pdftotext, ~10-14 ms) is reported beside.
+    common = {"unit": "ratio", "better": "lower", "ours_ms": round(t_ours_box, 2),
+              "ours_with_name_search_ms": round(t_ours, 2),
               "stock_ms": round(t_stock, 2), "floor_ms": round(t_floor, 2), "repetitions": n}
     return [
-        {"name": "sign.visible_bt_vs_stock", "value": round(t_ours / t_stock, 4),
-         "baseline": "stock pyhanko visible B-T, same file, same run", "target": 0.10, **common},
-        {"name": "sign.visible_bt_vs_floor", "value": round(t_ours / t_floor, 4),
-         "value_explicit_box": round(t_ours_box / t_floor, 4),
+        {"name": "sign.visible_bt_vs_stock", "value": round(t_ours_box / t_stock, 4),
+         "value_with_name_search": round(t_ours / t_stock, 4),
+         "baseline": "stock pyhanko visible B-T, same file, same box, same run", "target": 0.10, **common},
+        {"name": "sign.visible_bt_vs_floor", "value": round(t_ours_box / t_floor, 4),
+         "value_with_name_search": round(t_ours / t_floor, 4),
          "baseline": "bare pyhanko invisible B-T, cached keys, reserved bytes, same in-process TSA", "target": 1.5,
          **common},
     ]
