@@ -203,6 +203,33 @@ def recall(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
         return _out(doc)
 
 
+class UpdateIn(Schema):
+    pin = String(required=True, validate=Length(1, 200))
+    reason = String(required=True, validate=Length(1, 500))
+    subject = String(load_default=None, validate=Length(1, 500))
+
+
+@bp.post("/documents/<doc_id>/send-update")
+@bp.input(UpdateIn)
+@bp.output(DocumentOut)
+@bp.doc(summary="Send corrected metadata to the recipients (BussinessDocType 2; they answer 15/16); clerk, seal PIN",
+        security="BearerAuth")
+def send_update(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
+    from ..exchange.engine import exchange_deps_for
+    from ..exchange.service import queue_update
+    from ..node_signing import node_signing
+
+    p = require("clerk")
+    svc = services()
+    with svc.db.transaction() as s:
+        doc = service.get_document(s, p, doc_id, lock=True)
+        agency = s.get(Agency, doc.agency_id)
+        assert agency is not None
+        seal = node_signing(svc).seal_identity(agency, json_data["pin"])
+        queue_update(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"], json_data.get("subject"))
+        return _out(doc)
+
+
 @bp.get("/registers/outgoing")
 @bp.doc(summary="Outgoing register of a year: ?year=2026&format=json|csv|pdf", security="BearerAuth")
 def outgoing_register() -> Response | dict[str, object]:

@@ -90,7 +90,7 @@ def inbox() -> dict[str, object]:
     p = current_principal()
     stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
                                           IncomingDocument.status.not_in(("recalled", "duplicate")),
-                                          IncomingDocument.business_doc_type != 1)  # recall requests are not work
+                                          IncomingDocument.business_doc_type.not_in((1, 2)))  # orders are not work
     if request.args.get("status"):
         stmt = stmt.where(IncomingDocument.status == request.args["status"])
     with services().db.transaction() as s:

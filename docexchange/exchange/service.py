@@ -100,6 +100,20 @@ def queue_recall(session: Session, deps: ExchangeDeps, doc: Document, seal: Iden
                                    Business(doc_type=1, reason=reason[:500], document_id=doc.edxml_document_id))
 
 
+def queue_update(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None, actor: str,
+                 reason: str, subject: str | None = None) -> OutboxItem:
+    """Send corrected metadata of an issued document (BussinessDocType 2, update order); recipients apply it and
+    answer 15 (accepted) or 16 (refused)."""
+    if doc.status != "issued" or not doc.edxml_document_id:
+        raise Conflict("only an issued, sent document can be updated",
+                       "chỉ cập nhật được văn bản đã ban hành và gửi đi", code="not_issued")
+    if subject is not None and subject.strip():
+        doc.subject = subject.strip()[:500]
+    return _queue_document_package(session, deps, doc, seal, actor,
+                                   Business(doc_type=2, reason=reason[:500] or "Cập nhật văn bản điện tử",
+                                            document_id=doc.edxml_document_id, document_info=1))
+
+
 def _queue_document_package(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None,
                             actor: str, business: Business) -> OutboxItem:
     recipients = json.loads(doc.recipients)
@@ -134,7 +148,7 @@ def _queue_document_package(session: Session, deps: ExchangeDeps, doc: Document,
     item = OutboxItem(agency_id=doc.agency_id, kind="edoc", document_id=doc.id, edxml_document_id=msg.document_id,
                       package_sha256=sha, package_size=size)
     session.add(item)
-    action = "package_queued" if business.doc_type == 0 else "recall_queued"
+    action = {0: "package_queued", 1: "recall_queued", 2: "update_queued"}.get(business.doc_type, "package_queued")
     deps.ledger.append(session, actor=actor, agency_code=agency.code, action=action,
                        object_type="edxml", object_id=msg.document_id, object_sha256=sha,
                        details={"recipients": recipients, "business_doc_type": business.doc_type})
@@ -395,6 +409,8 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
             outcome = "rejected"
         elif business == 1:
             outcome = _apply_revoke(s, deps, agency, inc, owner)
+        elif business == 2:
+            outcome = _apply_update(s, deps, agency, inc, owner)
         else:
             deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_verified",
                                object_type="edxml", object_id=document_id, object_sha256=package_sha,
@@ -422,6 +438,28 @@ def _apply_revoke(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingD
     deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_recalled", object_type="edxml",
                        object_id=target.edxml_document_id, object_sha256=target.package_sha256)
     queue_status(s, deps, inc, "15", "Đồng ý thu hồi văn bản", owner)
+    return "received"
+
+
+def _apply_update(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, owner: str) -> str:
+    """BussinessDocType 2: corrected metadata for a document received earlier. Apply it and answer 15, or 16
+    when there is no such document here."""
+    target = s.execute(select(IncomingDocument).where(
+        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
+        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
+        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled")))).scalars().first()
+    inc.status = "completed"
+    if target is None:
+        queue_status(s, deps, inc, "16", "Không có văn bản tương ứng để cập nhật", owner)
+        return "rejected"
+    changed = {}
+    for name in ("subject", "number_notation", "type_name", "urgency", "signer", "promulgation_date"):
+        if getattr(target, name) != getattr(inc, name):
+            changed[name] = {"from": getattr(target, name), "to": getattr(inc, name)}
+            setattr(target, name, getattr(inc, name))
+    deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_updated", object_type="incoming",
+                       object_id=target.public_id, object_sha256=inc.package_sha256, details=changed)
+    queue_status(s, deps, inc, "15", "Đã cập nhật thông tin văn bản theo yêu cầu", owner)
     return "received"
 
 

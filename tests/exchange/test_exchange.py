@@ -188,3 +188,16 @@ def test_recall_removes_the_document_at_the_recipient_and_it_answers_15(axis: Ax
     assert axis.b.get(f"/api/v1/inbox/{item['id']}", "nghean.vanthu").status_code == 404
     r = axis.a.post(f"/api/v1/documents/{doc['id']}/recall", "bnv.vanthu", json={"pin": axis.a.pin, "reason": "x"})
     assert r.status_code == 409  # already recalled (frozen)
+
+
+def test_update_order_changes_the_recipient_copy_and_it_answers_15(axis: Axis, tmp_path: Path) -> None:
+    doc = issue_document(axis.a, tmp_path, "Trích yếu ban đầu")
+    wait_for(lambda: next((i for i in inbox(axis.b) if i["number"] == doc["number"]
+                           and i["status"] == "registered"), None), 90, what="registered at B")
+    r = axis.a.post(f"/api/v1/documents/{doc['id']}/send-update", "bnv.vanthu",
+                    json={"pin": axis.a.pin, "reason": "Sửa trích yếu", "subject": "Trích yếu đã sửa"})
+    assert r.status_code == 200, r.text
+    codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "15" in c and c, 90, what="15 at A")
+    assert codes[-1] == "15"
+    mine = [i for i in inbox(axis.b) if i["number"] == doc["number"]]
+    assert len(mine) == 1 and mine[0]["subject"] == "Trích yếu đã sửa" and mine[0]["status"] == "registered"

@@ -63,7 +63,7 @@ def inbox() -> str:
     args = {k: request.args.get(k, "").strip() for k in ("status", "urgency", "sender", "from", "to", "page")}
     stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
                                           IncomingDocument.status.not_in(HIDDEN),
-                                          IncomingDocument.business_doc_type != 1)  # recall requests are not work
+                                          IncomingDocument.business_doc_type.not_in((1, 2)))  # orders are not work
     if args["status"] in INCOMING_STATUSES:
         stmt = stmt.where(IncomingDocument.status == args["status"])
     if args["urgency"].isdigit():
