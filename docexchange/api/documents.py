@@ -177,6 +177,15 @@ def issue(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
     return _act(doc_id, "issue", require("clerk"), json_data["pin"])
 
 
+def _require_issued(doc: Document) -> None:
+    """Checked before the seal key is opened, so a wrong state is reported as such (not as a PIN problem)."""
+    from ..errors import Conflict
+
+    if doc.status != "issued":
+        raise Conflict(f"a {doc.status} document cannot be recalled or updated",
+                       "chỉ thu hồi hoặc cập nhật được văn bản đã ban hành", code="not_issued")
+
+
 class RecallIn(Schema):
     pin = String(required=True, validate=Length(1, 200))
     reason = String(required=True, validate=Length(1, 500))
@@ -198,6 +207,7 @@ def recall(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
         doc = service.get_document(s, p, doc_id, lock=True)
         agency = s.get(Agency, doc.agency_id)
         assert agency is not None
+        _require_issued(doc)
         seal = node_signing(svc).seal_identity(agency, json_data["pin"])
         queue_recall(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"])
         return _out(doc)
@@ -225,6 +235,7 @@ def send_update(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
         doc = service.get_document(s, p, doc_id, lock=True)
         agency = s.get(Agency, doc.agency_id)
         assert agency is not None
+        _require_issued(doc)
         seal = node_signing(svc).seal_identity(agency, json_data["pin"])
         queue_update(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"], json_data.get("subject"))
         return _out(doc)
