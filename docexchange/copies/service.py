@@ -265,6 +265,16 @@ def _money(v: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ certify
+def preview_scan(deps: Deps, uploads: list[Upload], out_pdf: Path) -> dict[str, Any]:
+    """The scan checks of ``certify`` (same errors) and the scanned pages as one PDF at 100 % (no strip, no
+    statement) written to ``out_pdf``, for the certifier to compare with the original before signing. Returns
+    the scan parameters (pages, min dpi, colour, warnings)."""
+    with staged(uploads, deps.max_upload_bytes) as (tmp, files):
+        report = inspect_scan(files, colour=deps.colour, min_dpi=deps.min_dpi)
+        shutil.move(pdfbuild.build_scan_pdf(report, tmp, url="", code="", strip=False), out_pdf)
+        return report.params()
+
+
 @dataclass
 class _Prepared:
     key: tuple[int, int, date]

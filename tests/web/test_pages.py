@@ -120,8 +120,8 @@ def test_login_redirects_only_to_local_paths(web_app, password: str) -> None:
     (CLERK, ["/documents", "/documents/new", "/registers/outgoing", "/soon/inbox"], ["/waiting", "/ledger"],
      "/documents"),
     (SIGNER, ["/waiting", "/documents"], ["/documents/new", "/registers/outgoing", "/ledger"], "/waiting"),
-    ("nghiphu.chungthuc", ["/soon/certify", "/soon/cert_book"], ["/documents", "/waiting", "/ledger"],
-     "/soon/certify"),
+    ("nghiphu.chungthuc", ["/copies/certify", "/copies/book"], ["/documents", "/waiting", "/ledger"],
+     "/copies/certify"),
     (AUDITOR, ["/ledger", "/soon/verify"], ["/documents", "/documents/new", "/registers/outgoing"], "/ledger"),
     (ADMIN, ["/documents", "/registers/outgoing", "/ledger"], ["/documents/new", "/waiting"], "/documents"),
 ])

@@ -14,8 +14,6 @@ bp = web_blueprint("web_slots", __name__)
 SLOTS = {
     "inbox": (_l("Incoming documents"), frozenset({"clerk", "admin"}), 30),
     "register_in": (_l("Incoming register"), frozenset({"clerk", "admin"}), 45),
-    "certify": (_l("Certify a copy"), frozenset({"certifier"}), 10),
-    "cert_book": (_l("Certification book"), frozenset({"certifier"}), 20),
     "verify": (_l("Verify a signed PDF"), frozenset({"auditor"}), 55),
 }
 NAV = [NavItem(key, label, "web_slots.slot", roles, order, slot=True, values={"key": key})
