@@ -23,7 +23,7 @@ from ._deps import services
 bp = APIBlueprint("public_verify", __name__, enable_openapi=False)
 
 _VERDICT_TTL = 300.0
-_verdicts: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_verdicts: dict[str, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
@@ -79,8 +79,10 @@ def _context(code: str) -> tuple[dict[str, Any], int]:
             else None,
             "annul_reason": row.annul_reason,
         }
-    report = verdict_for(row.pdf_sha256) if row.pdf_sha256 else {"indication": "NO_SIGNATURE", "signatures": []}
-    vi, en, css = INDICATION_VI.get(str(report.get("indication")), ("chưa xác định được", "indeterminate", "warn"))
+    report: dict[str, Any] = (verdict_for(row.pdf_sha256) if row.pdf_sha256
+                              else {"indication": "NO_SIGNATURE", "signatures": []})
+    vi, en, css = INDICATION_VI.get(str(report.get("indication")),
+                                    ("chưa xác định được", "indeterminate", "warn"))
     ctx["verdict"] = {"indication": report.get("indication"), "vi": vi, "en": en, "css": css,
                       "signatures": [{"name": (sig.get("signer") or {}).get("common_name", ""),
                                       "org": (sig.get("signer") or {}).get("organization", ""),
@@ -91,7 +93,8 @@ def _context(code: str) -> tuple[dict[str, Any], int]:
     return ctx, 200
 
 
-CSS = """body{font-family:"Liberation Serif","Times New Roman",serif;margin:0;background:#f4f4f1;color:#1b1b1b;font-size:17px}
+CSS = """body{font-family:"Liberation Serif","Times New Roman",serif;margin:0;background:#f4f4f1;color:#1b1b1b;
+font-size:17px}
 main{max-width:640px;margin:0 auto;padding:16px}
 h1{font-size:1.25em;margin:.2em 0 .6em} .en{color:#555;font-size:.85em}
 .box{background:#fff;border-radius:8px;padding:14px 16px;margin:12px 0;box-shadow:0 1px 3px rgba(0,0,0,.12)}

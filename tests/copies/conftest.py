@@ -110,4 +110,5 @@ def add_notary(svc, username: str = "vinh.congchung", password: str = "matkhau-c
         write_pkcs12(keys / f"{username}.p12", person.key, person.cert, list(person.chain), pin, "Lê Văn Công")
         s.add(User(agency_id=notary.id, username=username, full_name="Lê Văn Công", position="Công chứng viên",
                    roles="certifier", password_hash=hash_password(password), key_ref=f"keys/{username}.p12",
-                   cert_serial=person.serial_hex, signature_image_sha256=svc.blobs.put_bytes(signature_png("Lê Văn Công"))))
+                   cert_serial=person.serial_hex,
+                   signature_image_sha256=svc.blobs.put_bytes(signature_png("Lê Văn Công"))))

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from docexchange.copies.models import CertifiedCopy
 from docexchange.documents.models import NumberCounter
 from docexchange.models import Agency, LedgerEntry, User
-from docexchange.security import hash_password
 from tests.conftest import login
 
 from .conftest import REQUEST, add_notary, jpeg

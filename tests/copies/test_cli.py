@@ -31,7 +31,8 @@ def test_cli_certify_batch_book_annul(env, tmp_path: Path) -> None:  # type: ign
     one = runner.invoke(main, ["copies", "certify", "--as", "nghiphu.chungthuc", "--requester-name", "Trần Văn An",
                                "--requester-id", "040190009999", "--original-type", "Bằng tốt nghiệp THPT",
                                "--issuer", "Sở Giáo dục và Đào tạo Nghệ An", "--pages", "1", "--scan",
-                               str(tmp_path / "a.jpg"), "--key", "cli-1", "--pin-env", "CERT_PIN", "--seal-pin-env", "CERT_PIN",
+                               str(tmp_path / "a.jpg"), "--key", "cli-1", "--pin-env", "CERT_PIN",
+                               "--seal-pin-env", "CERT_PIN",
                                "-o", str(tmp_path / "out")])
     assert one.exit_code == 0, one.output
     rec = json.loads(one.output)

@@ -156,3 +156,81 @@ def test_only_certifiers_of_certifying_agencies(web_app, svc, password: str) -> 
     web_login(cert, CERTIFIER, password)
     en = text(cert.get("/copies/certify?lang=en"))
     assert "Certify a copy from the original" in en and "Scan of the original" in en
+
+
+# ---- in Chromium (Debian's binary through Playwright), against the live node -------------------------------
+@pytest.fixture(scope="module")
+def browser(chromium_path):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser import ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium_path), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.slow
+def test_certifier_in_the_browser(browser, live_node, artifacts_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_browser import DESKTOP, PHONE, login, no_overflow
+
+    shots = artifacts_dir / "web"
+    shots.mkdir(exist_ok=True)
+    scans = []
+    for i in (1, 2):
+        path = tmp_path / f"trang{i}.jpg"
+        path.write_bytes(jpeg(seed=i, size=(1000, 1400)))
+        scans.append(str(path))
+    ctx = browser.new_context(viewport=DESKTOP, locale="vi-VN")
+    page = ctx.new_page()
+    login(page, live_node.url, CERTIFIER, live_node.demo_password)
+    assert page.url.endswith("/copies/certify")
+    page.get_by_label("Họ và tên").fill("Trần Văn An")
+    page.get_by_label("Số CCCD hoặc hộ chiếu").fill("040190009999")
+    page.get_by_label("Tên loại giấy tờ (ví dụ: giấy khai sinh)").fill("Bằng tốt nghiệp THPT")
+    page.get_by_label("Cơ quan cấp").fill("Sở Giáo dục và Đào tạo Nghệ An")
+    page.get_by_label("Số trang bản chính (căn cứ tính lệ phí)").fill("2")
+    page.get_by_label(re.compile(r"^Bản quét bản chính")).set_input_files(scans)
+    page.screenshot(path=str(shots / "certify-1366.png"), full_page=True)
+    no_overflow(page)
+    sent: list[dict[str, str]] = []
+    page.on("request", lambda r: sent.append(r.headers) if r.method == "POST" and r.url.endswith("/copies/certify")
+            else None)
+    page.get_by_role("button", name="Kiểm tra bản quét").click()
+    page.wait_for_url(re.compile(r".*/copies/review/[A-Za-z0-9_-]+$"))
+    assert sent and sent[0].get("x-requested-with") == "fetch"  # the progress-bar upload path
+    for alt in ("Trang 1/2", "Trang 2/2"):
+        img = page.get_by_alt_text(alt)
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    assert "4.000 đ" in page.locator("section.meta").inner_text()
+    page.screenshot(path=str(shots / "certify-review-1366.png"), full_page=True)
+    no_overflow(page)
+    page.get_by_label("Mã PIN khóa ký của bạn").fill(live_node.demo_pin)
+    page.get_by_label("Mã PIN khóa con dấu cơ quan").fill(live_node.demo_pin)
+    page.get_by_role("button", name="Chứng thực và ký số").click()
+    page.wait_for_url(re.compile(r".*/copies/[0-9a-f-]{36}$"))
+    assert page.locator("h1").inner_text().startswith("Bản sao chứng thực số")
+    assert page.locator('[data-status="certified"]').count() == 1
+    statement = page.get_by_alt_text("Trang 3/3")
+    statement.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=statement.element_handle())
+    page.screenshot(path=str(shots / "certified-1366.png"), full_page=True)
+    detail_url = page.url
+    page.get_by_role("link", name="Biên lai để in").click()
+    assert "BIÊN LAI THU LỆ PHÍ CHỨNG THỰC" in page.locator("h1").inner_text()
+    page.screenshot(path=str(shots / "receipt-1366.png"), full_page=True)
+    ctx.close()
+
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = ctx.new_page()
+    login(page, live_node.url, CERTIFIER, live_node.demo_password)
+    page.goto(detail_url)
+    no_overflow(page)
+    page.screenshot(path=str(shots / "certified-390.png"), full_page=True)
+    page.goto(f"{live_node.url}/copies/book")
+    assert "040190009999" in page.content()
+    page.screenshot(path=str(shots / "cert-book-390.png"), full_page=True)
+    no_overflow(page)
+    ctx.close()

@@ -44,7 +44,7 @@ NAV = [
     NavItem("cert_book", _l("Certification book"), "web_copies.book", frozenset({"certifier"}), 20),
 ]
 STAGING_TTL = 2 * 3600
-THUMB_DPI = 40
+THUMB_DPI = 80  # as the document previews: enough to compare with the paper original
 MAX_THUMBS = 30
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
 FIELDS = ("requester_name", "requester_id_number", "original_type", "original_issuer", "original_number",
