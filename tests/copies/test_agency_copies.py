@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pikepdf
+import pytest
 from sqlalchemy import select
 
 from docexchange.copies.engine import signing_for, validator_for
@@ -47,6 +48,7 @@ def _issued_document(svc, pages: int = 3) -> str:  # type: ignore[no-untyped-def
         return doc.public_id
 
 
+@pytest.mark.slow  # real B-LT signatures, one after another under the book's lock
 def test_agency_copies_number_in_one_series(node, svc, pin, tmp_path) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
     clerk = login(c, "nghiphu.vanthu", svc.secrets["demo_password"])

@@ -8,6 +8,7 @@ import io
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from docexchange.auth import principal_for_user
@@ -37,6 +38,7 @@ def _certify(svc, deps, p, key=None, now=None, scan=None):  # type: ignore[no-un
                            seal_pin=svc.secrets["demo_pin"], now=now)
 
 
+@pytest.mark.slow  # real B-LT signatures, one after another under the book's lock
 def test_parallel_certifications_are_gapless_and_unique(node, svc) -> None:  # type: ignore[no-untyped-def]
     deps = deps_for(svc)
     p = _principal(svc)

@@ -155,7 +155,9 @@ def test_annulment_changes_the_public_page_and_twice_is_409(node, svc, certifier
     assert "040190001234" not in html and "*********234" in html  # ID number masked
     assert "Kết quả: hợp lệ" in html and "(TOTAL_PASSED)" in html  # the validation engine's verdict
     assert "Hoàng Thị Mỹ Linh" in html and '<link rel="stylesheet" href="/verify/copy.css">' in html
-    assert "<script" not in html
+    assert "<script" not in html and "<style" not in html and " style=" not in html  # the CSP forbids inline
+    css = c.get("/verify/copy.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and b".status" in css.data
     # lower-case code without dashes still finds it
     assert c.get(f"/verify/copy/{body['code'].replace('-', '').lower()}").status_code == 200
     no_reason = c.post(f"/api/v1/copies/{body['id']}/annul", json={"reason": ""}, headers=certifier)
