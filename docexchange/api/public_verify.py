@@ -23,23 +23,21 @@ from ._deps import services
 bp = APIBlueprint("public_verify", __name__, enable_openapi=False)
 
 _VERDICT_TTL = 300.0
-_verdicts: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_verdicts: dict[str, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
-def verdict_for(sha256: str) -> dict[str, Any] | None:
-    """The validation engine's report on the stored PDF (cached 5 minutes per file); None when no engine is bound
-    or it failed (shown as "not checked", never as valid)."""
+def verdict_for(sha256: str) -> dict[str, Any]:
+    """The validation engine's report on the stored PDF (cached 5 minutes per file); an engine failure is shown
+    as INDETERMINATE, never as valid."""
     now = time.monotonic()
     with _lock:
         hit = _verdicts.get(sha256)
         if hit and now - hit[0] < _VERDICT_TTL:
             return hit[1]
     deps = _deps()
-    if deps.validate is None:
-        return None
     try:
-        report: dict[str, Any] | None = deps.validate(deps.blobs.path_for(sha256))
+        report: dict[str, Any] = deps.validate(deps.blobs.path_for(sha256))
     except Exception:  # noqa: BLE001 - an engine failure must not break the public page
         report = {"indication": "INDETERMINATE", "signatures": [], "error": True}
     with _lock:
@@ -81,27 +79,22 @@ def _context(code: str) -> tuple[dict[str, Any], int]:
             else None,
             "annul_reason": row.annul_reason,
         }
-    report = verdict_for(row.pdf_sha256) if row.pdf_sha256 else None
-    if report is None:
-        ctx["verdict"] = None
-    else:
-        vi, en, css = INDICATION_VI.get(str(report.get("indication")), ("chưa xác định được", "indeterminate", "warn"))
-        ctx["verdict"] = {"indication": report.get("indication"), "vi": vi, "en": en, "css": css,
-                          "signatures": [{"name": (sig.get("signer") or {}).get("common_name", ""),
-                                          "org": (sig.get("signer") or {}).get("organization", ""),
-                                          "seal": (sig.get("signer") or {}).get("is_organization_seal", False),
-                                          "time": sig.get("signing_time", ""),
-                                          "indication": sig.get("indication", "")}
-                                         for sig in report.get("signatures", [])]}
+    report: dict[str, Any] = (verdict_for(row.pdf_sha256) if row.pdf_sha256
+                              else {"indication": "NO_SIGNATURE", "signatures": []})
+    vi, en, css = INDICATION_VI.get(str(report.get("indication")),
+                                    ("chưa xác định được", "indeterminate", "warn"))
+    ctx["verdict"] = {"indication": report.get("indication"), "vi": vi, "en": en, "css": css,
+                      "signatures": [{"name": (sig.get("signer") or {}).get("common_name", ""),
+                                      "org": (sig.get("signer") or {}).get("organization", ""),
+                                      "seal": (sig.get("signer") or {}).get("is_organization_seal", False),
+                                      "time": sig.get("signing_time", ""),
+                                      "indication": sig.get("indication", "")}
+                                     for sig in report.get("signatures", [])]}
     return ctx, 200
 
 
-PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Kiểm tra bản sao chứng thực {{ c.code }}</title>
-<style>
-body{font-family:"Liberation Serif","Times New Roman",serif;margin:0;background:#f4f4f1;color:#1b1b1b;font-size:17px}
+CSS = """body{font-family:"Liberation Serif","Times New Roman",serif;margin:0;background:#f4f4f1;color:#1b1b1b;
+font-size:17px}
 main{max-width:640px;margin:0 auto;padding:16px}
 h1{font-size:1.25em;margin:.2em 0 .6em} .en{color:#555;font-size:.85em}
 .box{background:#fff;border-radius:8px;padding:14px 16px;margin:12px 0;box-shadow:0 1px 3px rgba(0,0,0,.12)}
@@ -110,7 +103,13 @@ h1{font-size:1.25em;margin:.2em 0 .6em} .en{color:#555;font-size:.85em}
 dl{margin:0;display:grid;grid-template-columns:minmax(110px,38%) 1fr;gap:6px 10px}dt{color:#555}dd{margin:0}
 code{word-break:break-all;font-size:.85em}
 input[type=file]{max-width:100%} button{font-size:1em;padding:8px 14px;margin-top:8px}
-</style></head><body><main>
+"""
+
+PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Kiểm tra bản sao chứng thực {{ c.code }}</title>
+<link rel="stylesheet" href="/verify/copy.css"></head><body><main>
 <h1>Kiểm tra bản sao điện tử được chứng thực<br><span class="en">Verify a certified electronic copy</span></h1>
 {% if not c.found %}
 <div class="status bad">Không tìm thấy mã kiểm tra {{ c.code }}<br>
@@ -135,15 +134,11 @@ Lý do / reason: {{ c.annul_reason }}</div>
 <dt>SHA-256 tệp</dt><dd><code>{{ c.pdf_sha256 }}</code></dd>
 </dl></div>
 <div class="box"><strong>Chữ ký số</strong> <span class="en">Digital signatures</span><br>
-{% if c.verdict is none %}
-<div class="status warn">Chưa kiểm tra được chữ ký số trên máy chủ này.
-<span class="en">Signatures not checked: no validation engine on this server.</span></div>
-{% else %}
 <div class="status {{ c.verdict.css }}">Kết quả: {{ c.verdict.vi }}
 <span class="en">({{ c.verdict.indication }})</span></div>
 <ul>{% for s in c.verdict.signatures %}<li>{{ "Con dấu" if s.seal else "Người ký" }}: {{ s.name }}{% if s.org %},
  {{ s.org }}{% endif %} — {{ s.time }} — {{ s.indication }}</li>{% endfor %}</ul>
-{% endif %}</div>
+</div>
 {% if check %}
 <div class="status {{ 'ok' if check.same else 'bad' }}">{% if check.same %}Tệp tải lên TRÙNG KHỚP với bản sao đã chứng
 thực.<br><span class="en">The uploaded file is the certified file.</span>{% else %}Tệp tải lên KHÔNG trùng khớp
@@ -162,6 +157,12 @@ def _render(ctx: dict[str, Any], status: int, check: dict[str, Any] | None = Non
     html = render_template_string(PAGE, c=ctx, check=check)
     return Response(html, status=status, mimetype="text/html",
                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+@bp.get("/verify/copy.css")
+def page_css() -> Response:
+    """The page's stylesheet, served from this origin (the CSP forbids inline styles)."""
+    return Response(CSS, mimetype="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/verify/copy/<code>")

@@ -1,5 +1,6 @@
-"""Binds the copies workflow to the node's services. The signing engine (``CopySigning``) and the validation
-engine (``Validator``) are bound here."""
+"""Binds the copies workflow to the node's services: the node's one signing engine (``NodeSigning``: profiles
+person/seal/copy, PAdES B-LT with in-process OCSP/CRL/TSA for the node's own certificates) and the validation
+engine (``validate_pdf`` with the node's trust anchors)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from ..services import Services
 from .service import CopySigning, Deps, Validator
 
 
-def signing_for(svc: Services) -> CopySigning | None:
+def signing_for(svc: Services) -> CopySigning:
     """The node's signing engine (profiles person/seal/copy, B-LT)."""
     from ..node_signing import node_signing
 
     return node_signing(svc)
 
 
-def validator_for(svc: Services) -> Validator | None:
+def validator_for(svc: Services) -> Validator:
     """The validation engine: PDF path -> interfaces.md verification report."""
     from ..signing.validation import ValidationPolicy, validate_pdf
 

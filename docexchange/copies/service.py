@@ -83,8 +83,8 @@ class Deps:
     blobs: BlobStore
     ledger: Ledger
     public_url: str
-    signing: CopySigning | None = None
-    validate: Validator | None = None
+    signing: CopySigning
+    validate: Validator
     book_capacity: int = 500  # entries per book (quyển); the next book continues the numbering
     colour: ColourPolicy = "require"
     min_dpi: int = 200
@@ -168,6 +168,17 @@ def _certifier(session: Session, p: Principal, agency_code: str | None) -> tuple
                         "chỉ Ủy ban nhân dân cấp xã và tổ chức hành nghề công chứng được chứng thực bản sao",
                         code="agency_cannot_certify")
     return agency, user
+
+
+def _keys_ready(agency: Agency, user: User | None) -> None:
+    """Fail before any scan work when a key the act needs is not configured on this node (a node setting, not the
+    caller's input: 503, nothing written)."""
+    if user is not None and not user.key_ref:
+        raise Unavailable(f"{user.full_name} has no signing key on this node",
+                          f"{user.full_name} chưa có khóa ký số trên máy chủ này", code="signing_unavailable")
+    if not agency.seal_key_ref:
+        raise Unavailable(f"{agency.name} has no seal key on this node",
+                          f"{agency.name} chưa có khóa con dấu trên máy chủ này", code="signing_unavailable")
 
 
 def new_code() -> str:
@@ -254,6 +265,16 @@ def _money(v: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ certify
+def preview_scan(deps: Deps, uploads: list[Upload], out_pdf: Path) -> dict[str, Any]:
+    """The scan checks of ``certify`` (same errors) and the scanned pages as one PDF at 100 % (no strip, no
+    statement) written to ``out_pdf``, for the certifier to compare with the original before signing. Returns
+    the scan parameters (pages, min dpi, colour, warnings)."""
+    with staged(uploads, deps.max_upload_bytes) as (tmp, files):
+        report = inspect_scan(files, colour=deps.colour, min_dpi=deps.min_dpi)
+        shutil.move(pdfbuild.build_scan_pdf(report, tmp, url="", code="", strip=False), out_pdf)
+        return report.params()
+
+
 @dataclass
 class _Prepared:
     key: tuple[int, int, date]
@@ -293,10 +314,8 @@ def certify(db: Database, deps: Deps, p: Principal, req: CopyRequest, uploads: l
         existing = _by_key(s, p.agency_id, req.idempotency_key)
         if existing is not None:
             return _replay(existing, "certify")
+        _keys_ready(agency, user)
         guess = _peek(s, deps, agency.id, (now or utcnow()).astimezone(VN))
-    if deps.signing is None:
-        raise Unavailable("the signing engine is not configured on this node", "máy chủ chưa cấu hình dịch vụ ký số",
-                          code="signing_unavailable")
     with staged(uploads, deps.max_upload_bytes) as (tmp, files):
         code = new_code()
         url = deps.verify_url(code)
@@ -358,7 +377,6 @@ def _certify_locked(s: Session, deps: Deps, p: Principal, req: CopyRequest, repo
     final = tmp / "final.pdf"
     pdfa = pdfbuild.finalize(scan_pdf, tmp / "unsigned.pdf", statement=statement_pdf, attestation=attestation,
                              from_images=all(f.kind != "pdf" for f in report.files))
-    assert deps.signing is not None
     page = len(page_hashes) + 1
     deps.signing.person(tmp / "unsigned.pdf", tmp / "person.pdf", user=user, pin=pin, page=page,
                         box=layout.person_box)
@@ -657,9 +675,10 @@ def make_agency_copy(db: Database, deps: Deps, p: Principal, req: AgencyCopyRequ
     if req.form == "TRÍCH SAO" and not req.pages:
         raise BadInput("TRÍCH SAO needs the pages to extract", "trích sao phải nêu các trang trích",
                        code="bad_pages")
-    if deps.signing is None:
-        raise Unavailable("the signing engine is not configured on this node", "máy chủ chưa cấu hình dịch vụ ký số",
-                          code="signing_unavailable")
+    with db.transaction() as s:
+        agency = s.get(Agency, p.agency_id)
+        assert agency is not None
+        _keys_ready(agency, None)
     with tempfile.TemporaryDirectory(prefix="agency-copy-") as tmp:
         t = Path(tmp)
         src = t / "source.pdf"
@@ -700,6 +719,9 @@ def make_agency_copy(db: Database, deps: Deps, p: Principal, req: AgencyCopyRequ
 
             with pikepdf.open(src) as whole:
                 wanted = parse_pages(req.pages, len(whole.pages))
+                # the source's signatures do not survive extraction: their visible appearances (signature image,
+                # seal) become page content, and the fields go, so no orphan signature widget is left
+                whole.flatten_annotations("all")
                 extract = pikepdf.Pdf.new()
                 for n in wanted:
                     extract.pages.append(whole.pages[n - 1])

@@ -1,36 +1,16 @@
-"""Fixtures for the copies tests: scan generators and the signing stand-in.
-
-``UnsignedForNow`` stands in for the signing engine, which is not on this branch: it copies the file unchanged
-and records each call (profile, page, box, who), so tests can check what the workflow asks of the engine. It
-never claims a signature exists; no test asserts a signature verdict computed by it."""
+"""Fixtures for the copies tests: scan generators, a certifier's token, the request form. Certification signs
+with the node's real engine (``NodeSigning``, B-LT with in-process OCSP/CRL/TSA for the node's certificates), so
+the Flask test client's node needs no HTTP server; only pdfsig (NSS) needs the live node."""
 
 from __future__ import annotations
 
+import functools
 import io
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
-
-
-@dataclass
-class UnsignedForNow:
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def person(self, src: Path, dst: Path, *, user: Any, pin: str, page: int, box: tuple[float, ...]) -> None:
-        shutil.copyfile(src, dst)
-        self.calls.append({"profile": "person", "user": user.username, "page": page, "box": box, "pin": pin})
-
-    def seal(self, src: Path, dst: Path, *, agency: Any, pin: str, page: int, box: tuple[float, ...]) -> None:
-        shutil.copyfile(src, dst)
-        self.calls.append({"profile": "seal", "agency": agency.code, "page": page, "box": box, "pin": pin})
-
-    def copy(self, src: Path, dst: Path, *, agency: Any, pin: str, form: str) -> None:
-        shutil.copyfile(src, dst)
-        self.calls.append({"profile": "copy", "agency": agency.code, "form": form, "pin": pin})
 
 
 def page_image(size: tuple[int, int] = (600, 800), mode: str = "RGB", seed: int = 0) -> Image.Image:
@@ -68,16 +48,6 @@ def tiff(pages: int = 3, dpi: int = 200) -> bytes:
 
 
 @pytest.fixture
-def signing(monkeypatch: pytest.MonkeyPatch) -> UnsignedForNow:
-    """Bind the stand-in as the node's signing engine for this test."""
-    stand_in = UnsignedForNow()
-    import docexchange.copies.engine as engine
-
-    monkeypatch.setattr(engine, "signing_for", lambda svc: stand_in)
-    return stand_in
-
-
-@pytest.fixture
 def svc(node):  # type: ignore[no-untyped-def]
     return node.extensions["docexchange"]
 
@@ -94,10 +64,51 @@ REQUEST = {"requester_name": "Nguyễn Thị Hoa", "requester_id_number": "04019
            "original_number": "125/2001", "original_issue_date": "2001-05-04", "page_count": 3}
 
 
-def certify_form(scans: list[bytes] | None = None, **over: Any) -> dict[str, Any]:
+def certify_form(scans: list[bytes] | None = None, *, pin: str, **over: Any) -> dict[str, Any]:
     data: dict[str, Any] = {**REQUEST, **over}
     files = scans if scans is not None else [jpeg()]
     data["scan"] = [(io.BytesIO(b), f"scan{i}.jpg") for i, b in enumerate(files)]
-    data.setdefault("pin", "1234")
-    data.setdefault("seal_pin", "5678")
+    data.setdefault("pin", pin)
+    data.setdefault("seal_pin", pin)
     return data
+
+
+@pytest.fixture
+def pin(svc) -> str:  # type: ignore[no-untyped-def]
+    """The demo PIN of every demo key (certifiers' and seals')."""
+    return str(svc.secrets["demo_pin"])
+
+
+@pytest.fixture
+def form(pin: str) -> Callable[..., dict[str, Any]]:
+    """``certify_form`` with the node's demo PIN for both keys."""
+    return functools.partial(certify_form, pin=pin)
+
+
+def add_notary(svc, username: str = "vinh.congchung", password: str = "matkhau-congchung") -> None:  # type: ignore[no-untyped-def]
+    """A notary organisation with a seal key and one certifier with a personal key, issued by the node's dev CA
+    the way ``init_node`` issues the demo keys (same demo PIN)."""
+    from docexchange.models import Agency, User
+    from docexchange.pki.keys import write_pkcs12
+    from docexchange.security import hash_password
+    from docexchange.seed import seal_png, signature_png
+
+    pin = svc.secrets["demo_pin"].encode()
+    keys = svc.settings.certs_dir / "keys"
+    name = "Văn phòng công chứng Vinh"
+    with svc.db.transaction() as s:
+        notary = Agency(code="000.30.01.H41", name=name, kind="notary", abbreviation="VPCC", place="Vinh")
+        s.add(notary)
+        s.flush()
+        seal = svc.ca.issue(s, kind="seal", issuer="gov-int", common_name=name, locality="Vinh",
+                            key_ref="keys/vpcc-vinh-seal.p12")
+        write_pkcs12(keys / "vpcc-vinh-seal.p12", seal.key, seal.cert, list(seal.chain), pin, name)
+        notary.seal_key_ref, notary.seal_cert_serial = "keys/vpcc-vinh-seal.p12", seal.serial_hex
+        notary.seal_image_sha256 = svc.blobs.put_bytes(seal_png(name, "Vinh"))
+        person = svc.ca.issue(s, kind="person", issuer="gov-int", common_name="Lê Văn Công", organization=name,
+                              title="Công chứng viên", key_ref=f"keys/{username}.p12")
+        write_pkcs12(keys / f"{username}.p12", person.key, person.cert, list(person.chain), pin, "Lê Văn Công")
+        s.add(User(agency_id=notary.id, username=username, full_name="Lê Văn Công", position="Công chứng viên",
+                   roles="certifier", password_hash=hash_password(password), key_ref=f"keys/{username}.p12",
+                   cert_serial=person.serial_hex,
+                   signature_image_sha256=svc.blobs.put_bytes(signature_png("Lê Văn Công"))))

@@ -1,5 +1,6 @@
 """The SCT/BS book under concurrency (threads, real transactions, SQLite and PostgreSQL): numbers gapless and
-unique, duplicate submissions collapse to one certificate, numbering restarts each year, books fill."""
+unique, duplicate submissions collapse to one certificate, numbering restarts each year, books fill. Every
+certification is really signed (B-LT), so the book's row lock is held across real signatures."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from docexchange.auth import principal_for_user
@@ -15,7 +17,7 @@ from docexchange.copies.engine import deps_for
 from docexchange.copies.models import CertifiedCopy
 from docexchange.models import LedgerEntry, User
 
-from .conftest import REQUEST, UnsignedForNow, jpeg
+from .conftest import REQUEST, jpeg
 
 
 def _principal(svc):  # type: ignore[no-untyped-def]
@@ -32,12 +34,13 @@ def _req(**over):  # type: ignore[no-untyped-def]
 
 def _certify(svc, deps, p, key=None, now=None, scan=None):  # type: ignore[no-untyped-def]
     return service.certify(svc.db, deps, p, _req(idempotency_key=key),
-                           [service.Upload("s.jpg", io.BytesIO(scan or jpeg()))], pin="1", seal_pin="2", now=now)
+                           [service.Upload("s.jpg", io.BytesIO(scan or jpeg()))], pin=svc.secrets["demo_pin"],
+                           seal_pin=svc.secrets["demo_pin"], now=now)
 
 
+@pytest.mark.slow  # real B-LT signatures, one after another under the book's lock
 def test_parallel_certifications_are_gapless_and_unique(node, svc) -> None:  # type: ignore[no-untyped-def]
     deps = deps_for(svc)
-    deps.signing = UnsignedForNow()
     p = _principal(svc)
     scan = jpeg()
     results: list[CertifiedCopy] = []
@@ -78,7 +81,6 @@ def test_parallel_certifications_are_gapless_and_unique(node, svc) -> None:  # t
 
 def test_numbers_restart_each_year_and_books_fill(node, svc) -> None:  # type: ignore[no-untyped-def]
     deps = deps_for(svc)
-    deps.signing = UnsignedForNow()
     deps.book_capacity = 2
     p = _principal(svc)
     scan = jpeg()

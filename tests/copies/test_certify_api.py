@@ -1,5 +1,5 @@
 """Certification through the JSON API on SQLite and PostgreSQL: record, scan, PDF, book, refusal, annulment,
-public page, idempotency and tenancy. The signing engine is the ``UnsignedForNow`` stand-in (see conftest)."""
+public page, idempotency and tenancy. Signed by the node's real engine (B-LT, in-process OCSP/CRL/TSA)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 from docexchange.copies.models import CertifiedCopy
 from docexchange.documents.models import NumberCounter
 from docexchange.models import Agency, LedgerEntry, User
-from docexchange.security import hash_password
 from tests.conftest import login
 
-from .conftest import REQUEST, certify_form, jpeg
+from .conftest import REQUEST, add_notary, jpeg
 
 
 def _text(pdf: bytes, tmp: Path, first: int | None = None) -> str:
@@ -28,6 +27,27 @@ def _text(pdf: bytes, tmp: Path, first: int | None = None) -> str:
     return " ".join(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split())
 
 
+def signatures(pdf: bytes) -> list[dict[str, object]]:
+    """Field-name prefix (the engine's profile), page of the widget (1-based) and signer CN of each signature,
+    in signing order."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        page_of = {str(a.get("/T")): n for n, pg in enumerate(doc.pages, 1) for a in pg.obj.get("/Annots", [])
+                   if a.get("/FT") == pikepdf.Name.Sig}
+    return [{"profile": sig.field_name.rstrip("0123456789").rstrip("_-. "), "page": page_of.get(sig.field_name),
+             "cn": sig.signer_cert.subject.native["common_name"]}
+            for sig in PdfFileReader(io.BytesIO(pdf)).embedded_signatures]
+
+
+def svc_validate(svc, pdf: bytes, tmp: Path) -> dict:  # type: ignore[no-untyped-def]
+    from docexchange.copies.engine import validator_for
+
+    path = tmp / "validate.pdf"
+    path.write_bytes(pdf)
+    return validator_for(svc)(path)
+
+
 def _counts(svc) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     with svc.db.transaction() as s:
         return (s.execute(select(func.count()).select_from(CertifiedCopy)).scalar_one(),
@@ -35,10 +55,10 @@ def _counts(svc) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
                 s.execute(select(func.count()).select_from(NumberCounter)).scalar_one())
 
 
-def test_certify_builds_the_copy_and_books_it(node, svc, certifier, signing, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_certify_builds_the_copy_and_books_it(node, svc, certifier, form, tmp_path) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
     scans = [jpeg(seed=1), jpeg(seed=2)]
-    resp = c.post("/api/v1/copies/certify", data=certify_form(scans), headers=certifier,
+    resp = c.post("/api/v1/copies/certify", data=form(scans), headers=certifier,
                   content_type="multipart/form-data")
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
@@ -50,10 +70,6 @@ def test_certify_builds_the_copy_and_books_it(node, svc, certifier, signing, tmp
     assert body["scan"]["pdfa"] == "3B"
     assert body["verify_url"] == f"http://127.0.0.1:9/verify/copy/{body['code']}"
     assert body["statement"].startswith("Chứng thực bản sao đúng với bản chính.")
-    # the seam was asked for the certifier's signature then the agency seal, both on the statement page (3)
-    assert [(k["profile"], k["page"]) for k in signing.calls] == [("person", 3), ("seal", 3)]
-    assert signing.calls[0]["user"] == "nghiphu.chungthuc" and signing.calls[1]["agency"] == "000.21.31.H41"
-    assert signing.calls[0]["pin"] == "1234" and signing.calls[1]["pin"] == "5678"
     pdf = c.get(f"/api/v1/copies/{body['id']}/pdf", headers=certifier)
     assert pdf.status_code == 200 and hashlib.sha256(pdf.data).hexdigest() == body["pdf_sha256"]
     with pikepdf.open(io.BytesIO(pdf.data)) as doc:
@@ -64,6 +80,14 @@ def test_certify_builds_the_copy_and_books_it(node, svc, certifier, signing, tmp
         meta = doc.open_metadata()
         assert meta["pdfaid:part"] == "3" and meta["pdfaid:conformance"] == "B"
         assert "/OutputIntents" in doc.Root
+    # the certifier's signature then the agency seal, both visible on the statement page (3), both B-LT
+    sigs = signatures(pdf.data)
+    assert [(s["profile"], s["page"], s["cn"]) for s in sigs] == [
+        ("Person", 3, "Hoàng Thị Mỹ Linh"), ("Seal", 3, "Ủy ban nhân dân xã Nghi Phú")]
+    report = svc_validate(svc, pdf.data, tmp_path)
+    assert report["indication"] == "TOTAL_PASSED", report
+    assert [s["indication"] for s in report["signatures"]] == ["TOTAL_PASSED", "TOTAL_PASSED"]
+    assert all(s["level"] in ("B-LT", "B-LTA") for s in report["signatures"]), report["signatures"]
     assert att["code"] == body["code"] and att["certification"]["number"] == "01"
     assert att["requester"] == {"name": "Nguyễn Thị Hoa", "id_number_masked": "*********234"}
     assert att["original"]["page_count"] == 3 and att["fee"]["vnd"] == 5000
@@ -79,20 +103,20 @@ def test_certify_builds_the_copy_and_books_it(node, svc, certifier, signing, tmp
         assert entry.object_id == body["code"] and entry.object_sha256 == body["pdf_sha256"]
     # the scans are not stored twice: the certified PDF holds them unchanged, and their hashes are recorded
     assert [f["sha256"] for f in body["scan"]["files"]] == [hashlib.sha256(s).hexdigest() for s in scans]
-    second = c.post("/api/v1/copies/certify", data=certify_form(page_count=40), headers=certifier,
+    second = c.post("/api/v1/copies/certify", data=form(page_count=40), headers=certifier,
                     content_type="multipart/form-data").get_json()
     assert second["number"] == "02" and second["fee_vnd"] == 42_000
 
 
-def test_idempotency_key_returns_the_same_certificate(node, svc, certifier, signing) -> None:  # type: ignore[no-untyped-def]
+def test_idempotency_key_returns_the_same_certificate(node, svc, certifier, form) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
-    first = c.post("/api/v1/copies/certify", data=certify_form(), content_type="multipart/form-data",
+    first = c.post("/api/v1/copies/certify", data=form(), content_type="multipart/form-data",
                    headers={**certifier, "Idempotency-Key": "quay-3-0001"}).get_json()
-    again = c.post("/api/v1/copies/certify", data=certify_form(), content_type="multipart/form-data",
+    again = c.post("/api/v1/copies/certify", data=form(), content_type="multipart/form-data",
                    headers={**certifier, "Idempotency-Key": "quay-3-0001"})
     assert again.status_code == 201
     assert again.get_json()["id"] == first["id"] and again.get_json()["number"] == first["number"] == "01"
-    assert _counts(svc)[0] == 1 and len(signing.calls) == 2  # signed once
+    assert _counts(svc)[0] == 1 and again.get_json()["pdf_sha256"] == first["pdf_sha256"]  # signed once
     refused = c.post("/api/v1/copies/refuse", data={**REQUEST, "ground": 2, "idempotency_key": "quay-3-0001"},
                      headers=certifier, content_type="multipart/form-data")
     assert refused.status_code == 409 and refused.get_json()["code"] == "idempotency_key_reused"
@@ -121,16 +145,19 @@ def test_refusal_needs_a_ground_and_prints_a_note(node, svc, certifier, tmp_path
     assert c.get(f"/api/v1/copies/{body['id']}/pdf", headers=certifier).status_code == 404
 
 
-def test_annulment_changes_the_public_page_and_twice_is_409(node, svc, certifier, signing) -> None:  # type: ignore[no-untyped-def]
+def test_annulment_changes_the_public_page_and_twice_is_409(node, svc, certifier, form) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
-    body = c.post("/api/v1/copies/certify", data=certify_form(), headers=certifier,
+    body = c.post("/api/v1/copies/certify", data=form(), headers=certifier,
                   content_type="multipart/form-data").get_json()
     page = c.get(f"/verify/copy/{body['code']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Bản sao có hiệu lực" in html and "ĐÃ HỦY BỎ" not in html
     assert "040190001234" not in html and "*********234" in html  # ID number masked
-    assert "Chưa kiểm tra được chữ ký số" in html  # no validation engine bound: not shown as valid
-    assert "<script" not in html
+    assert "Kết quả: hợp lệ" in html and "(TOTAL_PASSED)" in html  # the validation engine's verdict
+    assert "Hoàng Thị Mỹ Linh" in html and '<link rel="stylesheet" href="/verify/copy.css">' in html
+    assert "<script" not in html and "<style" not in html and " style=" not in html  # the CSP forbids inline
+    css = c.get("/verify/copy.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and b".status" in css.data
     # lower-case code without dashes still finds it
     assert c.get(f"/verify/copy/{body['code'].replace('-', '').lower()}").status_code == 200
     no_reason = c.post(f"/api/v1/copies/{body['id']}/annul", json={"reason": ""}, headers=certifier)
@@ -150,9 +177,9 @@ def test_annulment_changes_the_public_page_and_twice_is_409(node, svc, certifier
     assert book.get_json()["items"][0]["notes_col"].startswith(f"Mã kiểm tra {body['code']}; ĐÃ HỦY BỎ")
 
 
-def test_public_upload_checks_the_file_hash(node, svc, certifier, signing) -> None:  # type: ignore[no-untyped-def]
+def test_public_upload_checks_the_file_hash(node, svc, certifier, form) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
-    body = c.post("/api/v1/copies/certify", data=certify_form(), headers=certifier,
+    body = c.post("/api/v1/copies/certify", data=form(), headers=certifier,
                   content_type="multipart/form-data").get_json()
     pdf = c.get(f"/api/v1/copies/{body['id']}/pdf", headers=certifier).data
     same = c.post(f"/verify/copy/{body['code']}?format=json", data={"file": (io.BytesIO(pdf), "a.pdf")},
@@ -165,21 +192,15 @@ def test_public_upload_checks_the_file_hash(node, svc, certifier, signing) -> No
     assert c.get("/verify/copy/ZZZZ-ZZZZ-ZZZZ").status_code == 404
 
 
-def test_other_agency_book_and_roles(node, svc, certifier, signing) -> None:  # type: ignore[no-untyped-def]
+def test_other_agency_book_and_roles(node, svc, certifier, form) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
-    mine = c.post("/api/v1/copies/certify", data=certify_form(), headers=certifier,
+    mine = c.post("/api/v1/copies/certify", data=form(), headers=certifier,
                   content_type="multipart/form-data").get_json()
-    with svc.db.transaction() as s:
-        notary = Agency(code="000.30.01.H41", name="Văn phòng công chứng Vinh", kind="notary", abbreviation="VPCC",
-                        place="Vinh")
-        s.add(notary)
-        s.flush()
-        s.add(User(agency_id=notary.id, username="vinh.congchung", full_name="Lê Văn Công", position="Công chứng viên",
-                   roles="certifier", password_hash=hash_password("matkhau-congchung")))
+    add_notary(svc)
     other = login(c, "vinh.congchung", "matkhau-congchung")
     before = _counts(svc)
     blobs_before = sorted(p.name for p in svc.blobs.root.rglob("*") if p.is_file())
-    resp = c.post("/api/v1/copies/certify", data=certify_form(agency_code="000.21.31.H41"), headers=other,
+    resp = c.post("/api/v1/copies/certify", data=form(agency_code="000.21.31.H41"), headers=other,
                   content_type="multipart/form-data")
     assert resp.status_code == 403 and resp.get_json()["code"] == "other_agency_book"
     assert _counts(svc) == before
@@ -189,23 +210,49 @@ def test_other_agency_book_and_roles(node, svc, certifier, signing) -> None:  # 
     assert c.post(f"/api/v1/copies/{mine['id']}/annul", json={"reason": "không phải của tôi"},
                   headers=other).status_code == 404
     # but the notary certifies in its own book, from 01
-    own = c.post("/api/v1/copies/certify", data=certify_form(), headers=other, content_type="multipart/form-data")
-    assert own.status_code == 201 and own.get_json()["number"] == "01"
+    own = c.post("/api/v1/copies/certify", data=form(), headers=other, content_type="multipart/form-data")
+    assert own.status_code == 201 and own.get_json()["number"] == "01", own.get_json()
     # a clerk may not certify; a province is not a certifying agency
     clerk = login(c, "nghiphu.vanthu", svc.secrets["demo_password"])
-    assert c.post("/api/v1/copies/certify", data=certify_form(), headers=clerk,
+    assert c.post("/api/v1/copies/certify", data=form(), headers=clerk,
                   content_type="multipart/form-data").status_code == 403
 
 
-def test_signing_engine_missing_is_503_and_writes_nothing(node, svc, certifier) -> None:  # type: ignore[no-untyped-def]
+def test_missing_keys_are_503_wrong_pin_is_refused_and_nothing_is_written(node, svc, certifier, form, pin) -> None:  # type: ignore[no-untyped-def]
+    c = node.test_client()
     before = _counts(svc)
-    resp = node.test_client().post("/api/v1/copies/certify", data=certify_form(), headers=certifier,
-                                   content_type="multipart/form-data")
-    assert resp.status_code == 503 and resp.get_json()["code"] == "signing_unavailable"
+    blobs_before = sorted(p.name for p in svc.blobs.root.rglob("*") if p.is_file())
+    # a wrong PIN fails inside the signing transaction: the number is given back, nothing is kept
+    wrong = c.post("/api/v1/copies/certify", data=form(pin="not-the-pin", seal_pin=pin), headers=certifier,
+                   content_type="multipart/form-data")
+    assert wrong.status_code in (400, 401, 403), wrong.get_json()
+    assert wrong.get_json()["detail_vi"]
     assert _counts(svc) == before
+    with svc.db.transaction() as s:
+        agency = s.execute(select(Agency).where(Agency.code == "000.21.31.H41")).scalar_one()
+        seal_ref, agency.seal_key_ref = agency.seal_key_ref, None
+    # an agency without a seal key on this node cannot certify: a node setting, so 503, checked before any work
+    resp = c.post("/api/v1/copies/certify", data=form(), headers=certifier, content_type="multipart/form-data")
+    assert resp.status_code == 503 and resp.get_json()["code"] == "signing_unavailable"
+    assert "khóa con dấu" in resp.get_json()["detail_vi"]
+    with svc.db.transaction() as s:
+        agency = s.execute(select(Agency).where(Agency.code == "000.21.31.H41")).scalar_one()
+        agency.seal_key_ref = seal_ref
+        user = s.execute(select(User).where(User.username == "nghiphu.chungthuc")).scalar_one()
+        key_ref, user.key_ref = user.key_ref, None
+    resp = c.post("/api/v1/copies/certify", data=form(), headers=certifier, content_type="multipart/form-data")
+    assert resp.status_code == 503 and "khóa ký số" in resp.get_json()["detail_vi"]
+    assert _counts(svc) == before
+    assert sorted(p.name for p in svc.blobs.root.rglob("*") if p.is_file()) == blobs_before
+    # the book stays gapless: the next successful certification is still number 01
+    with svc.db.transaction() as s:
+        user = s.execute(select(User).where(User.username == "nghiphu.chungthuc")).scalar_one()
+        user.key_ref = key_ref
+    ok = c.post("/api/v1/copies/certify", data=form(), headers=certifier, content_type="multipart/form-data")
+    assert ok.status_code == 201 and ok.get_json()["number"] == "01"
 
 
-def test_bad_scans_are_refused_and_change_nothing(node, svc, certifier, signing) -> None:  # type: ignore[no-untyped-def]
+def test_bad_scans_are_refused_and_change_nothing(node, svc, certifier, form) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
     before = _counts(svc)
     cases = {
@@ -216,20 +263,20 @@ def test_bad_scans_are_refused_and_change_nothing(node, svc, certifier, signing)
         "scan_missing": [],
     }
     for code, scans in cases.items():
-        resp = c.post("/api/v1/copies/certify", data=certify_form(scans), headers=certifier,
+        resp = c.post("/api/v1/copies/certify", data=form(scans), headers=certifier,
                       content_type="multipart/form-data")
         assert resp.status_code == 400, (code, resp.get_json())
         assert resp.get_json()["code"] == code
         assert resp.get_json()["detail_vi"]
-    bad_req = c.post("/api/v1/copies/certify", data=certify_form(requester_id_number="12 3"), headers=certifier,
+    bad_req = c.post("/api/v1/copies/certify", data=form(requester_id_number="12 3"), headers=certifier,
                      content_type="multipart/form-data")
     assert bad_req.status_code in (400, 422)
-    assert _counts(svc) == before and signing.calls == []
+    assert _counts(svc) == before
 
 
-def test_search_and_monthly_book(node, svc, certifier, signing, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_search_and_monthly_book(node, svc, certifier, form, tmp_path) -> None:  # type: ignore[no-untyped-def]
     c = node.test_client()
-    made = [c.post("/api/v1/copies/certify", data=certify_form(requester_id_number=rid, page_count=pages),
+    made = [c.post("/api/v1/copies/certify", data=form(requester_id_number=rid, page_count=pages),
                    headers=certifier, content_type="multipart/form-data").get_json()
             for rid, pages in (("040190001234", 1), ("C1234567", 2), ("040190001234", 250))]
     assert [m["number"] for m in made] == ["01", "02", "03"]
