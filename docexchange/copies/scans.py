@@ -78,15 +78,9 @@ class ScanReport:
 
 
 def sniff(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head.lstrip()[:5] == b"%PDF-":
-        return "pdf"
-    return None
+    from ..formats.documents import sniff_head
+
+    return sniff_head(head)
 
 
 def _corrupt(index: int, detail: str) -> BadInput:

@@ -58,6 +58,19 @@ _WORD_STREAM = "WordDocument".encode("utf-16-le")
 _ODT_MIME = b"application/vnd.oasis.opendocument.text"
 
 
+def sniff_head(head: bytes) -> str | None:
+    """PDF and scan image kinds from the first bytes of a file (magic numbers), else None."""
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    return None
+
+
 def sniff(path: Path) -> str:
     """The real kind of a file from its content: pdf, docx, doc, odt, rtf, jpeg, png, tiff.
 
@@ -68,14 +81,9 @@ def sniff(path: Path) -> str:
         raise BadInput("The file is empty (0 bytes)", "Tệp rỗng (0 byte)", code="empty_file")
     with path.open("rb") as fh:
         head = fh.read(8192)
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
+    kind = sniff_head(head)
+    if kind is not None:
+        return kind
     if head.lstrip()[:5] == b"{\\rtf":
         return "rtf"
     if head.startswith(b"PK\x03\x04"):
