@@ -22,7 +22,6 @@ incoming documents, registered, and exactly one 03 must be back at A.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -30,7 +29,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from scaleout import Issued, outcome, wait_done  # noqa: E402
+
 PG_DEFAULT = "postgresql+psycopg://docexchange:docexchange@127.0.0.1:55432/docexchange"
 
 
@@ -46,108 +46,8 @@ def pg_url() -> str:
     return os.environ.get("DOCEXCHANGE_TEST_PG_URL") or os.environ.get("DOCEXCHANGE_BENCH_PG_URL") or PG_DEFAULT
 
 
-@dataclass
-class Issued:
-    public_id: str
-    doc_id: int
-    edxml_document_id: str
-    issued_at: datetime  # when the issuance transaction committed (UTC)
-
-
-class Issuer:
-    """Drafts, signs and issues documents at node A in this process (documents service, A's database)."""
-
-    def __init__(self, settings: Any, pdf: bytes) -> None:
-        from sqlalchemy import select
-
-        from docexchange.auth import principal_for_user
-        from docexchange.documents.engine import deps_for
-        from docexchange.models import User
-        from docexchange.services import Services
-
-        self.svc = Services(settings)
-        self.deps = deps_for(self.svc)
-        self.pin = self.svc.secrets["demo_pin"]
-        self.pdf = pdf
-        with self.svc.db.transaction() as s:
-            clerk = s.execute(select(User).where(User.username == "bnv.vanthu")).scalar_one()
-            signer = s.execute(select(User).where(User.username == "bnv.lanhdao")).scalar_one()
-            self.clerk = principal_for_user(s, clerk, "clerk")
-            self.signer = principal_for_user(s, signer, "signer")
-
-    def prepare(self, subject: str, recipients: list[str]) -> str:
-        """A signed draft (not measured)."""
-        from docexchange.documents.service import DraftInput, create_draft, perform
-
-        with self.svc.db.transaction() as s:
-            doc = create_draft(s, self.deps, self.clerk, io.BytesIO(self.pdf), "qd.pdf",
-                               DraftInput(type_name="Quyết định", type_abbr="QĐ", subject=subject,
-                                          recipients=recipients, signer_username="bnv.lanhdao"))
-            public_id = doc.public_id
-        perform(self.svc.db, self.deps, self.signer, public_id, "sign", self.pin)
-        return public_id
-
-    def issue(self, public_id: str) -> Issued:
-        from docexchange.documents.service import perform
-
-        doc = perform(self.svc.db, self.deps, self.clerk, public_id, "issue", self.pin)
-        return Issued(public_id, doc.id, doc.edxml_document_id or "", datetime.now(UTC))
-
-
-def sample_pdf(tmp: Path) -> bytes:
-    from tests.signing.pdfgen import decree30_pdf
-
-    return decree30_pdf(tmp / "qd.pdf", signer="Nguyễn Văn Thắng", position="BỘ TRƯỞNG", authority="",
-                        number="Số:      /QĐ-BNV").read_bytes()
-
-
-def outcome(dep: Any, issued: list[Issued]) -> dict[str, Any]:
-    """Per document: registration time at B, number of rows at B, number of 03 at A (from the databases)."""
-    from sqlalchemy import func, select
-
-    from docexchange.db import Database
-    from docexchange.exchange.models import IncomingDocument, RecipientStatus
-
-    ids = [i.edxml_document_id for i in issued]
-    db_b, db_a = Database(dep.nodes["B"].database_url), Database(dep.nodes["A"].database_url)
-    try:
-        with db_b.reading() as s:
-            rows = s.execute(select(IncomingDocument.edxml_document_id, IncomingDocument.status,
-                                    IncomingDocument.received_at)
-                             .where(IncomingDocument.edxml_document_id.in_(ids))).all()
-        with db_a.reading() as s:
-            acks = dict(s.execute(select(RecipientStatus.document_id, func.count())
-                                  .where(RecipientStatus.document_id.in_([i.doc_id for i in issued]),
-                                         RecipientStatus.status_code == "03")
-                                  .group_by(RecipientStatus.document_id)).all())
-            ack_at = dict(s.execute(select(RecipientStatus.document_id, func.max(RecipientStatus.received_at))
-                                    .where(RecipientStatus.document_id.in_([i.doc_id for i in issued]),
-                                           RecipientStatus.status_code == "03")
-                                    .group_by(RecipientStatus.document_id)).all())
-    finally:
-        db_a.dispose()
-        db_b.dispose()
-    at_b: dict[str, list[tuple[str, datetime]]] = {}
-    for eid, status, when in rows:
-        at_b.setdefault(eid, []).append((status, when))
-    registered = {eid: v[0][1] for eid, v in at_b.items() if len(v) == 1 and v[0][0] == "registered"}
-    return {
-        "registered": registered,
-        "lost": sum(1 for i in issued if i.edxml_document_id not in at_b),
-        "duplicated": sum(len(v) - 1 for v in at_b.values()) + sum(max(0, c - 1) for c in acks.values()),
-        "not_registered": sum(1 for eid, v in at_b.items() if all(st != "registered" for st, _ in v)),
-        "acks": acks, "ack_at": ack_at,
-    }
-
-
-def wait_done(dep: Any, issued: list[Issued], timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        out = outcome(dep, issued)
-        if (len(out["registered"]) >= len(issued) and len(out["acks"]) >= len(issued)) or \
-                time.monotonic() > deadline:
-            return out
-        time.sleep(0.1)
+def _log(msg: str) -> None:
+    print(f"# exchange: {msg}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -160,21 +60,27 @@ def pct(values: list[float], p: float) -> float:
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     import scaleout
+    from scaleout import Issuer, sample_pdf
 
     from docexchange.axis.hub.db import migrate  # noqa: F401  (import errors show before starting processes)
     from docexchange.exchange.engine import exchange_deps_for
     from docexchange.signing.validation import validate_pdf
 
-    n_tp = 16 if quick else 60
-    n_lat = 10 if quick else 40
+    n_tp = 10 if quick else 60
+    n_lat = 8 if quick else 40
+    n_val = 6 if quick else 30
     issuers = 2
     tmp = Path(tempfile.mkdtemp(prefix="dx-bench-exchange-"))
+    t_setup = time.perf_counter()
     dep = scaleout.prepare(pg_url(), tmp / "axis", tag="dxbench")
     try:
         scaleout.start(dep, hubs=1, web="gunicorn", web_workers=2, exchange_workers=2, interval=0.05)
         issuer = Issuer(dep.node_settings("A"), sample_pdf(tmp))
         nghean = [scaleout.NGHEAN]
-        drafts = [issuer.prepare(f"Văn bản đo thông lượng {i}", nghean) for i in range(n_tp + n_lat)]
+        with ThreadPoolExecutor(2) as pool:
+            drafts = list(pool.map(lambda i: issuer.prepare(f"Văn bản đo thông lượng {i}", nghean),
+                                   range(n_tp + n_lat)))
+        _log(f"deployment up and {len(drafts)} documents signed in {time.perf_counter() - t_setup:.1f} s")
         tp_drafts, lat_drafts = drafts[:n_tp], drafts[n_tp:]
 
         # ---- throughput: issue N as fast as the issuers go; the pipeline runs concurrently
@@ -187,6 +93,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         assert len(out["registered"]) == n_tp, f"only {len(out['registered'])}/{n_tp} registered at B"
         last = max(out["registered"].values())
         tp = n_tp / (last - started).total_seconds()
+        _log(f"throughput {tp:.2f} docs/s ({n_tp} documents; issuance alone {n_tp / issue_s:.2f} docs/s)")
 
         # ---- validation engine on the same issued PDFs, one stream, same run
         exch = exchange_deps_for(issuer.svc)
@@ -197,12 +104,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         with issuer.svc.db.reading() as s:
             shas = list(s.execute(select(Document.issued_sha256).where(
                 Document.public_id.in_([i.public_id for i in tp_issued]))).scalars())
-        paths = [issuer.svc.blobs.path_for(sha) for sha in shas if sha]
+        paths = [issuer.svc.blobs.path_for(sha) for sha in shas if sha][:n_val]
         validate_pdf(paths[0], exch.policy, name="warm.pdf")
         t0 = time.perf_counter()
         indications = [validate_pdf(p, exch.policy, name=p.name).indication for p in paths]
         val_rate = len(paths) / (time.perf_counter() - t0)
         assert set(indications) == {"TOTAL_PASSED"}, indications
+        _log(f"validation {val_rate:.2f} docs/s over {len(paths)} documents")
 
         # ---- latency at half the measured throughput (open loop)
         interval = 2.0 / tp

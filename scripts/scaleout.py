@@ -15,6 +15,7 @@ prepares the databases (dropping earlier ones of the same ``--tag``), starts eve
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,110 @@ class Deployment:
                           for k, n in self.nodes.items()},
                 "secrets_file": str(self.nodes["A"].dir / "secrets.json"),
                 "processes": {p.name: p.pid for p in self.procs if p.alive()}}
+
+
+@dataclass
+class Issued:
+    public_id: str
+    doc_id: int
+    edxml_document_id: str
+    issued_at: datetime  # when the issuance transaction committed (UTC)
+
+
+class Issuer:
+    """Drafts, signs and issues documents at node A in this process (documents service, A's database)."""
+
+    def __init__(self, settings: Any, pdf: bytes) -> None:
+        from sqlalchemy import select
+
+        from docexchange.auth import principal_for_user
+        from docexchange.documents.engine import deps_for
+        from docexchange.models import User
+        from docexchange.services import Services
+
+        self.svc = Services(settings)
+        self.deps = deps_for(self.svc)
+        self.pin = self.svc.secrets["demo_pin"]
+        self.pdf = pdf
+        with self.svc.db.transaction() as s:
+            clerk = s.execute(select(User).where(User.username == "bnv.vanthu")).scalar_one()
+            signer = s.execute(select(User).where(User.username == "bnv.lanhdao")).scalar_one()
+            self.clerk = principal_for_user(s, clerk, "clerk")
+            self.signer = principal_for_user(s, signer, "signer")
+
+    def prepare(self, subject: str, recipients: list[str]) -> str:
+        """A signed draft (not measured)."""
+        from docexchange.documents.service import DraftInput, create_draft, perform
+
+        with self.svc.db.transaction() as s:
+            doc = create_draft(s, self.deps, self.clerk, io.BytesIO(self.pdf), "qd.pdf",
+                               DraftInput(type_name="Quyết định", type_abbr="QĐ", subject=subject,
+                                          recipients=recipients, signer_username="bnv.lanhdao"))
+            public_id = doc.public_id
+        perform(self.svc.db, self.deps, self.signer, public_id, "sign", self.pin)
+        return public_id
+
+    def issue(self, public_id: str) -> Issued:
+        from docexchange.documents.service import perform
+
+        doc = perform(self.svc.db, self.deps, self.clerk, public_id, "issue", self.pin)
+        return Issued(public_id, doc.id, doc.edxml_document_id or "", datetime.now(UTC))
+
+
+def sample_pdf(tmp: Path) -> bytes:
+    from tests.signing.pdfgen import decree30_pdf
+
+    return decree30_pdf(tmp / "qd.pdf", signer="Nguyễn Văn Thắng", position="BỘ TRƯỞNG", authority="",
+                        number="Số:      /QĐ-BNV").read_bytes()
+
+
+def outcome(dep: Any, issued: list[Issued]) -> dict[str, Any]:
+    """Per document: registration time at B, number of rows at B, number of 03 at A (from the databases)."""
+    from sqlalchemy import func, select
+
+    from docexchange.db import Database
+    from docexchange.exchange.models import IncomingDocument, RecipientStatus
+
+    ids = [i.edxml_document_id for i in issued]
+    db_b, db_a = Database(dep.nodes["B"].database_url), Database(dep.nodes["A"].database_url)
+    try:
+        with db_b.reading() as s:
+            rows = s.execute(select(IncomingDocument.edxml_document_id, IncomingDocument.status,
+                                    IncomingDocument.received_at)
+                             .where(IncomingDocument.edxml_document_id.in_(ids))).all()
+        with db_a.reading() as s:
+            acks = dict(s.execute(select(RecipientStatus.document_id, func.count())
+                                  .where(RecipientStatus.document_id.in_([i.doc_id for i in issued]),
+                                         RecipientStatus.status_code == "03")
+                                  .group_by(RecipientStatus.document_id)).all())
+            ack_at = dict(s.execute(select(RecipientStatus.document_id, func.max(RecipientStatus.received_at))
+                                    .where(RecipientStatus.document_id.in_([i.doc_id for i in issued]),
+                                           RecipientStatus.status_code == "03")
+                                    .group_by(RecipientStatus.document_id)).all())
+    finally:
+        db_a.dispose()
+        db_b.dispose()
+    at_b: dict[str, list[tuple[str, datetime]]] = {}
+    for eid, status, when in rows:
+        at_b.setdefault(eid, []).append((status, when))
+    registered = {eid: v[0][1] for eid, v in at_b.items() if len(v) == 1 and v[0][0] == "registered"}
+    return {
+        "registered": registered,
+        "lost": sum(1 for i in issued if i.edxml_document_id not in at_b),
+        "duplicated": sum(len(v) - 1 for v in at_b.values()) + sum(max(0, c - 1) for c in acks.values()),
+        "not_registered": sum(1 for eid, v in at_b.items() if all(st != "registered" for st, _ in v)),
+        "acks": acks, "ack_at": ack_at,
+    }
+
+
+def wait_done(dep: Any, issued: list[Issued], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        out = outcome(dep, issued)
+        if (len(out["registered"]) >= len(issued) and len(out["acks"]) >= len(issued)) or \
+                time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
 
 
 def _db_url(pg_url: str, name: str) -> str:
