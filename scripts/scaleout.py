@@ -121,6 +121,7 @@ class Deployment:
     nodes: dict[str, NodeInfo]
     secrets: dict[str, str]
     procs: list[Proc] = field(default_factory=list)
+    extra_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (system id, secret)
 
     def node_settings(self, name: str) -> Any:
         from docexchange.config import Settings
@@ -324,7 +325,7 @@ def prepare(pg_url: str, root: Path, tag: str = "dxscale", extra_agencies: int =
     for i in range(extra_agencies):
         code = f"000.00.{i // 100:02d}.Z{i % 100:02d}"
         hub.register_agency(code, f"Cơ quan mô phỏng {i + 1}")
-        hub.issue_credentials(code)
+        dep.extra_credentials[code] = hub.issue_credentials(code)
     hub_db.dispose()
     return dep
 
