@@ -314,10 +314,19 @@ def receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Rec
             return "busy_elsewhere"  # another worker of this node has it in hand
         try:
             return _receive_one(deps, agency, client, item, owner)
-        except IntegrityError:  # another worker recorded the same hub DocId first (unique per agency)
-            log.info("%s was recorded by another worker; acknowledging", item.doc_id)
+        except IntegrityError:
+            if not _recorded(deps, agency, item):
+                raise  # some other constraint: not ours to acknowledge
+            log.info("%s was recorded by another worker; acknowledging", item.doc_id)  # unique per agency
             _ack(client, item.doc_id, "done")
             return "already_processed"
+
+
+def _recorded(deps: ExchangeDeps, agency: Agency, item: ReceivedItem) -> bool:
+    table = RecipientStatus if item.message_type == "status" else IncomingDocument
+    with deps.db.transaction() as s:
+        return s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
+                                                table.hub_doc_id == item.doc_id)).first() is not None  # type: ignore[attr-defined]
 
 
 def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str) -> str:
