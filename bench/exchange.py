@@ -39,6 +39,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from scaleout import Issued, outcome, wait_done  # noqa: E402
 
+# idle poll interval of the exchange workers: shorter polls cut the waits between hops but every idle pass costs
+# hub requests and queries (at 0.05 s four idle workers kept both cores busy and slowed validation 4×)
+INTERVAL = float(os.environ.get("DOCEXCHANGE_BENCH_WORKER_INTERVAL", "0.2"))
 PG_DEFAULT = "postgresql+psycopg://docexchange:docexchange@127.0.0.1:55432/docexchange"
 
 
@@ -74,7 +77,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     t_setup = time.perf_counter()
     dep = scaleout.prepare(pg_url(), tmp / "axis", tag="dxbench")
     try:
-        scaleout.start(dep, hubs=1, web="gunicorn", web_workers=2, exchange_workers=2, interval=0.05)
+        scaleout.start(dep, hubs=1, web="gunicorn", web_workers=2, exchange_workers=2, interval=INTERVAL)
         issuer = Issuer(dep.node_settings("A"), sample_pdf(tmp))
         nghean = [scaleout.NGHEAN]
         with ThreadPoolExecutor(2) as pool:
@@ -143,6 +146,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                   "duplicated": final["duplicated"],
                   "acks_03_missing": acks_missing, "issuance": f"in-process documents service, {issuers} threads",
                   "deployment": "1 hub (waitress), 2 nodes × (gunicorn 2 workers + 2 exchange workers), PostgreSQL",
+                  "worker_interval_s": INTERVAL,
                   "quick": quick}
         return [
             {"name": "exchange.throughput_vs_validation", "unit": "ratio", "value": round(tp / val_rate, 3),
