@@ -70,7 +70,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     from docexchange.signing.validation import validate_pdf
 
     n_tp = 10 if quick else 60
-    n_lat = 8 if quick else 40
+    n_lat = 6 if quick else 40
     n_val = 6 if quick else 30
     issuers = 2
     tmp = Path(tempfile.mkdtemp(prefix="dx-bench-exchange-"))
@@ -94,9 +94,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         issue_s = time.perf_counter() - t0
         out = wait_done(dep, tp_issued, 60 if quick else 300)
         assert len(out["registered"]) == n_tp, f"only {len(out['registered'])}/{n_tp} registered at B"
-        last = max(out["registered"].values())
-        tp = n_tp / (last - started).total_seconds()
-        _log(f"throughput {tp:.2f} docs/s ({n_tp} documents; issuance alone {n_tp / issue_s:.2f} docs/s)")
+        done_at = sorted(out["registered"].values())
+        tp_with_fill = n_tp / (done_at[-1] - started).total_seconds()
+        tp = (n_tp - 1) / (done_at[-1] - done_at[0]).total_seconds()  # steady state: completions per second
+        _log(f"throughput {tp:.2f} docs/s, {tp_with_fill:.2f} counting the first document's latency "
+             f"({n_tp} documents; issuance alone {n_tp / issue_s:.2f} docs/s)")
 
         # ---- validation engine on the same issued PDFs, one stream, same run
         exch = exchange_deps_for(issuer.svc)
@@ -151,7 +153,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         return [
             {"name": "exchange.throughput_vs_validation", "unit": "ratio", "value": round(tp / val_rate, 3),
              "baseline": "validate_pdf on the same issued PDFs, one stream, same run", "target": 0.5,
-             "better": "higher", "exchange_docs_per_s": round(tp, 3), "validation_docs_per_s": round(val_rate, 3),
+             "better": "higher", "exchange_docs_per_s": round(tp, 3),
+             "exchange_docs_per_s_incl_pipeline_fill": round(tp_with_fill, 3),
+             "validation_docs_per_s": round(val_rate, 3),
              "issuance_only_docs_per_s": round(n_tp / issue_s, 3), **common},
             {"name": "exchange.p95_latency_s", "unit": "s", "value": round(pct(lat, 95), 3),
              "baseline": f"offered load {1 / interval:.2f} docs/s (half the measured throughput)", "target": 3,
