@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -165,6 +166,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     finally:
         scaleout.stop(dep)
         scaleout.drop_databases(pg_url(), "dxbench")
+        if not os.environ.get("DOCEXCHANGE_BENCH_KEEP"):  # logs and blobs, for a post-mortem
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -153,7 +154,8 @@ def collect(dep: Any, issued: list[Issued], recipients: dict[str, list[str]]) ->
             "failed_outbox": failed_a + failed_b, "recipients": recipients}
 
 
-def run(quick: bool = False, duration: float | None = None, rate: float | None = None) -> list[dict[str, Any]]:
+def run(quick: bool = False, duration: float | None = None, rate: float | None = None,
+        tag: str = "dxload") -> list[dict[str, Any]]:
     import scaleout
 
     from docexchange.db import Database
@@ -162,7 +164,7 @@ def run(quick: bool = False, duration: float | None = None, rate: float | None =
     duration = duration or (20.0 if quick else 120.0)
     rate = rate or (0.25 if quick else 0.3)
     tmp = Path(tempfile.mkdtemp(prefix="dx-bench-load-"))
-    dep = scaleout.prepare(pg_url(), tmp / "axis", tag="dxload", extra_agencies=AGENCIES)
+    dep = scaleout.prepare(pg_url(), tmp / "axis", tag=tag, extra_agencies=AGENCIES)
     stop = threading.Event()
     sims: list[SimAgency] = []
     try:
@@ -173,7 +175,7 @@ def run(quick: bool = False, duration: float | None = None, rate: float | None =
                 s.add(Agency(code=code, name=f"Cơ quan mô phỏng {i + 1}", kind="other", abbreviation=f"MP{i}",
                              place="Hà Nội"))
         db_a.dispose()
-        scaleout.start(dep, hubs=2, web="gunicorn", web_workers=2, exchange_workers=2, interval=0.1)
+        scaleout.start(dep, hubs=2, web="gunicorn", web_workers=2, exchange_workers=2, interval=0.2)
         creds = dep.extra_credentials
         work = tmp / "sim"
         work.mkdir()
@@ -291,7 +293,9 @@ def run(quick: bool = False, duration: float | None = None, rate: float | None =
     finally:
         stop.set()
         scaleout.stop(dep)
-        scaleout.drop_databases(pg_url(), "dxload")
+        scaleout.drop_databases(pg_url(), tag)
+        if not os.environ.get("DOCEXCHANGE_BENCH_KEEP"):  # logs and blobs, for a post-mortem
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
