@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: ``gunicorn -w 4 wsgi:app`` (configuration from DOCEXCHANGE_* variables)."""
+"""WSGI entry point for gunicorn (``gunicorn wsgi:app``): the node app configured from DOCEXCHANGE_* variables."""
 
 from docexchange.app import create_app
 

@@ -1,7 +1,7 @@
 """Regenerate the single initial node migration from the models (allowed until the first release, D7)."""
 
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
 from alembic import command
 

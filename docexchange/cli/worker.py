@@ -18,7 +18,10 @@ from ..services import Services
 @click.option("--interval", default=1.0, type=float, show_default=True, help="Seconds between idle passes.")
 @click.option("--no-receive", is_flag=True)
 @click.option("--no-send", is_flag=True)
-def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool) -> None:
+@click.option("--batch", default=20, type=int, show_default=True, help="Outbox rows claimed per pass.")
+@click.option("--lease-seconds", default=120, type=int, show_default=True,
+              help="How long claimed rows stay reserved for this worker (a killed worker's rows wait this long).")
+def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, batch: int, lease_seconds: int) -> None:
     """Run the exchange workers. Any number may run at once: they coordinate through the database."""
     from ..exchange.engine import exchange_deps_for
     from ..exchange.service import receive_pending, send_pending
@@ -39,12 +42,12 @@ def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool) -> 
     while not stopping:
         busy = 0
         if not no_send:
-            busy += send_pending(deps, owner)
+            busy += send_pending(deps, owner, batch, lease_seconds)
         if not no_receive:
             counts = receive_pending(deps, owner)
-            busy += sum(v for k, v in counts.items() if k != "retry_later")
+            busy += sum(v for k, v in counts.items() if k not in ("retry_later", "busy_elsewhere"))
         if not no_send:
-            busy += send_pending(deps, owner)  # statuses produced by this pass go out at once
+            busy += send_pending(deps, owner, batch, lease_seconds)  # statuses produced by this pass go out at once
         if once:
             break
         if not busy:

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import tempfile
+import time
 import uuid
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..axis.client import HubClient, HubError, HubUnavailable, IntegrityMismatch, ReceivedItem
@@ -52,6 +58,7 @@ from .models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, Outb
 from .outbox import claim, mark_failed_attempt, mark_sent
 
 log = logging.getLogger("docexchange.exchange")
+T = TypeVar("T")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 INCOMING_SERIES = "so-den"
 
@@ -71,7 +78,36 @@ class ExchangeDeps:
         if self.client_factory is not None:
             return self.client_factory(agency)
         assert agency.hub_system_id and agency.hub_secret
+        urls = [u.strip() for u in self.hub_url.split(",") if u.strip()]
+        if len(urls) > 1:
+            return FailoverHubClient(urls, agency.hub_system_id, agency.hub_secret)
         return HubClient(self.hub_url, agency.hub_system_id, agency.hub_secret, retries=2)
+
+
+class FailoverHubClient(HubClient):
+    """Several hub processes behind one hub database (``DOCEXCHANGE_HUB_URL=http://h1,http://h2``): each call
+    starts at a random one (spreading the load) and moves on to the next when a hub is unreachable or answers
+    502/503/504, so a killed hub process costs a connection refusal, not a back-off. Every hub operation is
+    idempotent (sendEdoc deduplicates on content), so trying another hub is safe."""
+
+    def __init__(self, urls: list[str], system_id: str, secret: str, rounds: int = 3) -> None:
+        super().__init__(urls[0], system_id, secret, retries=0)
+        self.urls = [u.rstrip("/") for u in urls]
+        self.rounds = rounds
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        start = random.randrange(len(self.urls))
+        last: HubUnavailable | None = None
+        for attempt in range(self.rounds):
+            for i in range(len(self.urls)):
+                self.base_url = self.urls[(start + i) % len(self.urls)]
+                try:
+                    return super()._retrying(call)
+                except HubUnavailable as exc:
+                    last = exc
+            time.sleep(min(self.max_backoff, self.backoff * 2 ** attempt))
+        assert last is not None
+        raise last
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -186,10 +222,11 @@ def queue_status(session: Session, deps: ExchangeDeps, incoming: IncomingDocumen
     return item
 
 
-def send_pending(deps: ExchangeDeps, owner: str, limit: int = 20) -> int:
-    """One pass of the sender worker. Returns how many packages reached the hub."""
+def send_pending(deps: ExchangeDeps, owner: str, limit: int = 20, lease_seconds: int = 120) -> int:
+    """One pass of the sender worker. Returns how many packages reached the hub. A worker killed mid-pass
+    leaves its claimed rows to others after ``lease_seconds``."""
     with deps.db.transaction() as s:
-        claimed = claim(s, owner, limit=limit)
+        claimed = claim(s, owner, limit=limit, lease_seconds=lease_seconds)
         agencies = {a.id: a for a in s.execute(select(Agency).where(
             Agency.id.in_({c.agency_id for c in claimed}))).scalars()}
     sent = 0
@@ -297,7 +334,48 @@ def receive_pending(deps: ExchangeDeps, owner: str) -> dict[str, int]:
     return counts
 
 
+@contextmanager
+def _receipt_lock(deps: ExchangeDeps, agency_id: int, doc_id: str) -> Iterator[bool]:
+    """On PostgreSQL, a session advisory lock per (agency, hub DocId) held while one worker downloads, verifies
+    and records a package, so that concurrent workers polling the same hub list do not verify it twice (a
+    killed worker's connection closes and releases it). SQLite nodes run one writer: always True."""
+    if deps.db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"{agency_id}:{doc_id}".encode()) - (1 << 31)
+    with deps.db.engine.connect() as conn:
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(7301, key))).scalar())
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(select(func.pg_advisory_unlock(7301, key)))
+                conn.commit()
+
+
 def receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str) -> str:
+    with _receipt_lock(deps, agency.id, item.doc_id) as mine:
+        if not mine:
+            return "busy_elsewhere"  # another worker of this node has it in hand
+        try:
+            return _receive_one(deps, agency, client, item, owner)
+        except IntegrityError:
+            if not _recorded(deps, agency, item):
+                raise  # some other constraint: not ours to acknowledge
+            log.info("%s was recorded by another worker; acknowledging", item.doc_id)  # unique per agency
+            _ack(client, item.doc_id, "done")
+            return "already_processed"
+
+
+def _recorded(deps: ExchangeDeps, agency: Agency, item: ReceivedItem) -> bool:
+    table = RecipientStatus if item.message_type == "status" else IncomingDocument
+    with deps.db.transaction() as s:
+        return s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
+                                                table.hub_doc_id == item.doc_id)).first() is not None  # type: ignore[attr-defined]
+
+
+def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str) -> str:
     table = RecipientStatus if item.message_type == "status" else IncomingDocument
     with deps.db.transaction() as s:
         seen = s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
@@ -452,7 +530,7 @@ def _apply_update(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingD
     if target is None:
         queue_status(s, deps, inc, "16", "Không có văn bản tương ứng để cập nhật", owner)
         return "rejected"
-    changed = {}
+    changed: dict[str, object] = {}
     for name in ("subject", "number_notation", "type_name", "urgency", "signer", "promulgation_date"):
         if getattr(target, name) != getattr(inc, name):
             changed[name] = {"from": getattr(target, name), "to": getattr(inc, name)}
