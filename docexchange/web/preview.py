@@ -30,3 +30,31 @@ def page_png(pdf: Path, sha256: str, page: int, cache_dir: Path, dpi: int = DPI)
             raise PreviewError(proc.stderr.decode(errors="replace")[:300] or "pdftoppm failed")
         os.replace(made, target)  # atomic: concurrent requests for the same page both end with one file
     return target
+
+
+def mark_box(png: Path, target: Path, box: tuple[float, float, float, float], page_height_pt: float,
+             dpi: int = DPI) -> Path:
+    """A copy of ``png`` with a dashed blue frame where a signature will go (``box`` in PDF points)."""
+    if target.is_file():
+        return target
+    from PIL import Image, ImageDraw
+
+    scale = dpi / 72
+    x1, y1, x2, y2 = box
+    rect = (x1 * scale, (page_height_pt - y2) * scale, x2 * scale, (page_height_pt - y1) * scale)
+    with Image.open(png) as im:
+        img = im.convert("RGB")
+    draw = ImageDraw.Draw(img)
+    left, top, right, bottom = rect
+    step = 6
+    for x in range(int(left), int(right), step * 2):  # dashed: printable and visible on any background
+        draw.line([(x, top), (min(x + step, right), top)], fill=(20, 60, 200), width=2)
+        draw.line([(x, bottom), (min(x + step, right), bottom)], fill=(20, 60, 200), width=2)
+    for y in range(int(top), int(bottom), step * 2):
+        draw.line([(left, y), (left, min(y + step, bottom))], fill=(20, 60, 200), width=2)
+        draw.line([(right, y), (right, min(y + step, bottom))], fill=(20, 60, 200), width=2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.png")
+    img.save(tmp, format="PNG")
+    os.replace(tmp, target)
+    return target

@@ -400,3 +400,27 @@ def test_clerk_flow_on_both_databases(node) -> None:  # type: ignore[no-untyped-
     a = node.test_client()
     web_login(a, AUDITOR, password)
     assert 'class="verdict ok"' in text(a.get("/ledger?verify=1"))
+
+
+def test_signer_sees_where_the_signature_will_go(web_app, password: str) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.web.conftest import make_pdf
+
+    clerk = web_app.test_client()
+    web_login(clerk, CLERK, password)
+    url = _doc_url(clerk, "Vị trí chữ ký trên bản xem trước")
+    signer = web_app.test_client()
+    web_login(signer, SIGNER, password)
+    page = text(signer.get(url))
+    match = re.search(r'data-place-page="(\d+)"', page)
+    assert match and "khung nét đứt ở trang 2" in page  # make_pdf(): two pages, signature block on the last
+    plain = Image.open(io.BytesIO(signer.get(url + "/pages/2.png").data)).convert("RGB")
+    marked = Image.open(io.BytesIO(signer.get(url + "/pages/2.png?place=1").data)).convert("RGB")
+    blue = [px for px in marked.getdata() if px == (20, 60, 200)]
+    assert len(blue) > 100 and not [px for px in plain.getdata() if px == (20, 60, 200)]
+    # a draft without the signer's name on its last page says so before anyone tries to sign
+    nameless = create_draft(clerk, "Không có khối chữ ký", pdf=make_pdf(signer="", position=""))
+    assert "Không tìm thấy họ tên người ký ở trang cuối" in text(signer.get(str(nameless.headers["Location"])))

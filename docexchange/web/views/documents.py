@@ -26,7 +26,7 @@ from ..common import VN, error_text, flash_error, page, services, web_blueprint,
 from ..doctypes import DOC_TYPES, abbreviation_for
 from ..labels import AUTHORITY_LABELS
 from ..nav import NavItem
-from ..preview import PreviewError, page_png
+from ..preview import PreviewError, mark_box, page_png
 
 bp = web_blueprint("web_docs", __name__)
 bp.record_once(lambda state: exchange_labels.init_app(state.app))
@@ -205,10 +205,35 @@ def detail(doc_id: str) -> str:
     version, _sha = _latest_sha(doc)
     pages = min(doc.page_count, MAX_PREVIEW_PAGES)
     outbox, timeline = _exchange_state(doc)
+    placement = _signature_placement(doc) if doc.status == "draft" else None
     return render_template("documents/detail.html", doc=doc, events=events, recipients=recipients,
                            signer_name=signer_name, needs_approval=needs_approval, version=version,
                            pages=pages, signing_ready=engine.deps_for(services()).signing is not None,
-                           outbox=outbox, timeline=timeline)
+                           outbox=outbox, timeline=timeline,
+                           place_page=placement[0] if placement else None,
+                           name_missing=doc.status == "draft" and placement is None)
+
+
+def _signature_placement(doc: Document) -> tuple[int, tuple[float, float, float, float], float] | None:
+    """Where the ``person`` profile will put the signature on the draft: (page, box in points, page height), or
+    None when the signer's name is not on the last page (the page then says so before anyone tries to sign)."""
+    from ...node_signing import node_signing
+
+    svc = services()
+    with svc.db.reading() as s:
+        signer = s.get(User, doc.signer_user_id) if doc.signer_user_id else None
+        name, image_sha = (signer.full_name, signer.signature_image_sha256) if signer else ("", None)
+    if not name or not image_sha:
+        return None
+    path = svc.blobs.path_for(doc.draft_sha256)
+    try:
+        page_no, box = node_signing(svc).engine.locate_person_box(path, name, svc.blobs.get_bytes(image_sha))
+        from pypdf import PdfReader
+
+        height = float(PdfReader(str(path)).pages[page_no - 1].mediabox.height)
+    except DomainError:
+        return None
+    return page_no, box, height
 
 
 def _exchange_state(doc: Document) -> tuple[OutboxItem | None, dict[str, list[RecipientStatus]]]:
@@ -235,10 +260,14 @@ def page_image(doc_id: str, page_no: int) -> Response:
     if not 1 <= page_no <= doc.page_count:
         abort(404)
     svc = services()
+    cache = svc.settings.instance_dir / "cache" / "previews"
     try:
-        png = page_png(svc.blobs.path_for(sha), sha, page_no, svc.settings.instance_dir / "cache" / "previews")
+        png = page_png(svc.blobs.path_for(sha), sha, page_no, cache)
     except PreviewError:
         abort(404)
+    placement = _signature_placement(doc) if request.args.get("place") and doc.status == "draft" else None
+    if placement is not None and placement[0] == page_no:
+        png = mark_box(png, cache / sha[:2] / f"{sha}-p{page_no}-place.png", placement[1], placement[2])
     resp = send_file(png, mimetype="image/png", max_age=86400)
     resp.headers["Cache-Control"] = "private, max-age=86400"
     return resp
