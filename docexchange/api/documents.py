@@ -32,6 +32,7 @@ class DraftIn(Schema):
     urgency = Integer(load_default=0, validate=Range(0, 4))
     notation_suffix = String(load_default="", validate=Length(0, 20))
     series = String(load_default="main", validate=Length(1, 40))
+    replaces = String(load_default=None, metadata={"description": "id of an issued document this one replaces"})
 
 
 class PinIn(Schema):
@@ -101,6 +102,7 @@ def create_draft(form_and_files_data: dict[str, object]) -> dict[str, object]:
         authority_marker=str(form_and_files_data["authority_marker"]),
         signer_position=str(form_and_files_data["signer_position"]), urgency=int(form_and_files_data["urgency"]),  # type: ignore[call-overload]
         notation_suffix=str(form_and_files_data["notation_suffix"]), series=str(form_and_files_data["series"]),
+        replaces=form_and_files_data.get("replaces") or None,  # type: ignore[arg-type]
         attachments=[(a.filename or f"attachment-{i + 1}.pdf", a.stream)
                      for i, a in enumerate(request.files.getlist("attachments"))])
     svc = services()

@@ -89,7 +89,7 @@ def _incoming(inc: IncomingDocument) -> dict[str, object]:
 def inbox() -> dict[str, object]:
     p = current_principal()
     stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
-                                          IncomingDocument.status.not_in(("recalled", "duplicate")),
+                                          IncomingDocument.status.not_in(("recalled", "duplicate", "replaced")),
                                           IncomingDocument.business_doc_type.not_in((1, 2)))  # orders are not work
     if request.args.get("status"):
         stmt = stmt.where(IncomingDocument.status == request.args["status"])

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
 
-# draft -> signed -> (approved) -> issued ; recalled is terminal for a document that was issued
-STATUSES = ("draft", "signed", "approved", "issued", "recalled")
+# draft -> signed -> (approved) -> issued ; recalled / replaced are terminal for a document that was issued
+STATUSES = ("draft", "signed", "approved", "issued", "recalled", "replaced")
 AUTHORITY_MARKERS = ("", "TM.", "KT.", "TL.", "TUQ.", "Q.")
 # edXML OtherInfo/Priority (domain-vn.md §7.1): 0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc, 4 hỏa tốc hẹn giờ
 URGENCY = {0: "Thường", 1: "Khẩn", 2: "Thượng khẩn", 3: "Hỏa tốc", 4: "Hỏa tốc hẹn giờ"}
@@ -52,6 +52,7 @@ class Document(Base):
     notation: Mapped[str | None] = mapped_column(String(30))
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     edxml_document_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))  # BussinessDocType 3
     original_sha256: Mapped[str] = mapped_column(String(64))
     original_name: Mapped[str] = mapped_column(String(255), default="")
     draft_sha256: Mapped[str] = mapped_column(String(64))  # the normalized PDF that gets signed

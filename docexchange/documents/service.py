@@ -60,6 +60,7 @@ class DraftInput:
     urgency: int = 0
     notation_suffix: str = ""
     series: str = "main"
+    replaces: str | None = None  # public id of an issued document of this agency that this one replaces
     attachments: list[tuple[str, IO[bytes]]] = field(default_factory=list)
 
 
@@ -127,6 +128,13 @@ def create_draft(session: Session, deps: Deps, p: Principal, upload: BinaryIO, f
     if unknown:
         raise BadInput(f"unknown recipient agency codes: {', '.join(unknown)}",
                        f"mã định danh nơi nhận không tồn tại: {', '.join(unknown)}", code="unknown_recipient")
+    replaces_id = None
+    if meta.replaces:
+        old = session.execute(select(Document).where(Document.public_id == meta.replaces)).scalar_one_or_none()
+        if old is None or old.agency_id != p.agency_id or old.status != "issued":
+            raise BadInput("the replaced document must be an issued document of your agency",
+                           "văn bản bị thay thế phải là văn bản đã ban hành của cơ quan", code="bad_replaces")
+        replaces_id = old.id
     original_sha, _ = deps.blobs.put_stream(upload)
     normalizations: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +154,8 @@ def create_draft(session: Session, deps: Deps, p: Principal, upload: BinaryIO, f
                    signer_user_id=signer.id, authority_marker=meta.authority_marker,
                    signer_position=meta.signer_position or signer.position, page_count=pages, series=meta.series,
                    original_sha256=original_sha, original_name=filename[:255], draft_sha256=draft_sha,
-                   normalizations=json.dumps(normalizations, ensure_ascii=False), created_by=p.user_id)
+                   normalizations=json.dumps(normalizations, ensure_ascii=False), created_by=p.user_id,
+                   replaces_id=replaces_id)
     session.add(doc)
     session.flush()
     for i, (name, stream) in enumerate(meta.attachments):
@@ -262,6 +271,12 @@ def issue(session: Session, deps: Deps, p: Principal, public_id: str, seal_pin: 
             att.sealed_sha256, _ = deps.blobs.put_file(dst)
     doc.status = "issued"
     doc.issued_at = when
+    if doc.replaces_id is not None:
+        old = session.get(Document, doc.replaces_id, with_for_update=True)
+        if old is None or old.status != "issued":
+            raise Conflict("the document this one replaces is no longer in force",
+                           "văn bản bị thay thế không còn hiệu lực", code="bad_replaces")
+        old.status = "replaced"
     signer = session.get(User, doc.signer_user_id) if doc.signer_user_id else None
     recipients = json.loads(doc.recipients)
     names = dict(session.execute(select(Agency.code, Agency.name).where(Agency.code.in_(recipients))).all())

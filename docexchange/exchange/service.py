@@ -37,6 +37,7 @@ from ..axis.edxml import (
     EdocMessage,
     Organ,
     ParsedPackage,
+    Replacement,
     ResponseFor,
     StaffInfo,
     StatusMessage,
@@ -115,9 +116,16 @@ def queue_issued_document(session: Session, deps: ExchangeDeps, doc: Document, s
                           actor: str) -> OutboxItem | None:
     """Called inside the issuance transaction: build the signed edXML package and write its outbox row, so
     issuing and queueing commit together."""
-    if not json.loads(doc.recipients):
+    recipients = json.loads(doc.recipients)
+    if not recipients:
         return None
-    return _queue_document_package(session, deps, doc, seal, actor, Business())
+    business = Business()
+    if doc.replaces_id is not None:
+        old = session.get(Document, doc.replaces_id)
+        if old is not None and old.edxml_document_id:
+            business = Business(doc_type=3, reason="Thay thế văn bản", replacements=[
+                Replacement(document_id=old.edxml_document_id, organ_ids=recipients)])
+    return _queue_document_package(session, deps, doc, seal, actor, business)
 
 
 def queue_recall(session: Session, deps: ExchangeDeps, doc: Document, seal: Identity | None, actor: str,
@@ -494,6 +502,8 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
                                object_type="edxml", object_id=document_id, object_sha256=package_sha,
                                details={"verdict": inc.verdict})
             queue_status(s, deps, inc, "01", "Đã đến: phần mềm quản lý văn bản đã nhận, văn thư chưa xử lý", owner)
+            if business == 3 and msg is not None:
+                _apply_replacements(s, deps, agency, inc, msg, owner)
             if deps.auto_register:
                 register_incoming(s, deps, inc, owner)
     _ack(client, item.doc_id, "done")
@@ -539,6 +549,22 @@ def _apply_update(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingD
                        object_id=target.public_id, object_sha256=inc.package_sha256, details=changed)
     queue_status(s, deps, inc, "15", "Đã cập nhật thông tin văn bản theo yêu cầu", owner)
     return "received"
+
+
+def _apply_replacements(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, msg: EdocMessage,
+                        owner: str) -> None:
+    """BussinessDocType 3: this document replaces earlier ones (ReplacementInfoList); those leave the working
+    views (kept for the ledger)."""
+    for rep in msg.business.replacements:
+        for old in s.execute(select(IncomingDocument).where(
+                IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
+                IncomingDocument.edxml_document_id == rep.document_id, IncomingDocument.business_doc_type != 1,
+                IncomingDocument.status.not_in(("rejected", "duplicate", "recalled", "replaced")))).scalars():
+            old.status = "replaced"
+            old.reason = f"Được thay thế bởi văn bản {inc.number_notation}"
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_replaced",
+                               object_type="incoming", object_id=old.public_id, object_sha256=old.package_sha256,
+                               details={"replaced_by": inc.public_id})
 
 
 def register_incoming(s: Session, deps: ExchangeDeps, inc: IncomingDocument, actor: str) -> IncomingRegisterEntry:

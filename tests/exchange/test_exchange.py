@@ -12,13 +12,13 @@ from tests.signing.pdfgen import decree30_pdf
 pytestmark = pytest.mark.slow
 
 
-def issue_document(a: Node, tmp: Path, subject: str, recipients: str = NGHEAN) -> dict[str, object]:
+def issue_document(a: Node, tmp: Path, subject: str, recipients: str = NGHEAN, **extra: str) -> dict[str, object]:
     pdf = decree30_pdf(tmp / "d.pdf", signer="Nguyễn Văn Thắng", position="BỘ TRƯỞNG", authority="",
                        number="Số:      /QĐ-BNV")
     with open(pdf, "rb") as fh:
         r = a.post("/api/v1/documents", "bnv.vanthu", files={"file": ("qd.pdf", fh, "application/pdf")},
                    data={"type_name": "Quyết định", "type_abbr": "QĐ", "subject": subject,
-                         "recipients": recipients, "signer": "bnv.lanhdao"})
+                         "recipients": recipients, "signer": "bnv.lanhdao", **extra})
     assert r.status_code == 201, r.text
     doc_id = r.json()["id"]
     r = a.post(f"/api/v1/documents/{doc_id}/sign", "bnv.lanhdao", json={"pin": a.pin})
@@ -201,3 +201,19 @@ def test_update_order_changes_the_recipient_copy_and_it_answers_15(axis: Axis, t
     assert codes[-1] == "15"
     mine = [i for i in inbox(axis.b) if i["number"] == doc["number"]]
     assert len(mine) == 1 and mine[0]["subject"] == "Trích yếu đã sửa" and mine[0]["status"] == "registered"
+
+
+def test_replacement_takes_the_place_of_the_earlier_document(axis: Axis, tmp_path: Path) -> None:
+    first = issue_document(axis.a, tmp_path, "Văn bản sẽ được thay thế")
+    wait_for(lambda: any(i["number"] == first["number"] and i["status"] == "registered" for i in inbox(axis.b)),
+             90, what="first registered at B")
+    second = issue_document(axis.a, tmp_path, "Văn bản thay thế", replaces=str(first["id"]))
+    wait_for(lambda: any(i["number"] == second["number"] and i["status"] == "registered" for i in inbox(axis.b)),
+             90, what="replacement registered at B")
+    numbers = {i["number"] for i in inbox(axis.b)}
+    assert second["number"] in numbers and first["number"] not in numbers  # the replaced one left the views
+    assert axis.a.get(f"/api/v1/documents/{first['id']}", "bnv.vanthu").json()["status"] == "replaced"
+    r = axis.a.post("/api/v1/documents", "bnv.vanthu", data={"type_name": "Quyết định", "subject": "x",
+                                                              "signer": "bnv.lanhdao", "replaces": str(first["id"])},
+                    files={"file": ("d.pdf", b"%PDF-1.4", "application/pdf")})
+    assert r.status_code == 400 and r.json()["code"] == "bad_replaces"  # no longer in force

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:13:43.950731
+Create Date: 2026-11-23 00:08:00.130381
 """
 from alembic import op
 import sqlalchemy as sa
@@ -249,6 +249,7 @@ def upgrade() -> None:
     sa.Column('notation', sa.String(length=30), nullable=True),
     sa.Column('issued_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('edxml_document_id', sa.String(length=200), nullable=True),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('original_sha256', sa.String(length=64), nullable=False),
     sa.Column('original_name', sa.String(length=255), nullable=False),
     sa.Column('draft_sha256', sa.String(length=64), nullable=False),
@@ -261,6 +262,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_documents_agency_id_agencies')),
     sa.ForeignKeyConstraint(['approved_by'], ['users.id'], name=op.f('fk_documents_approved_by_users')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_documents_created_by_users')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['documents.id'], name=op.f('fk_documents_replaces_id_documents')),
     sa.ForeignKeyConstraint(['signer_user_id'], ['users.id'], name=op.f('fk_documents_signer_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
     sa.UniqueConstraint('agency_id', 'year', 'series', 'number', name=op.f('uq_documents_agency_id')),

@@ -37,7 +37,7 @@ NAV = [
     NavItem("inbox", _l("Incoming documents"), "web_inbox.inbox", frozenset({"clerk", "admin"}), 30),
     NavItem("register_in", _l("Incoming register"), "web_inbox.register", frozenset({"clerk", "admin"}), 45),
 ]
-HIDDEN = ("recalled", "duplicate")
+HIDDEN = ("recalled", "duplicate", "replaced")
 ACTIONS = ("register", "reject", "assigned", "processing", "completed")
 PAGE_SIZE = 50
 MAX_PREVIEW_PAGES = 30
