@@ -148,31 +148,6 @@ def test_resend_after_a_crash_between_send_and_record_is_deduplicated(axis: Axis
     assert sum(1 for i in inbox(axis.b) if i["number"] == doc["number"]) == 1
 
 
-def test_zz_revoked_sender_seal_is_refused(axis: Axis, tmp_path: Path) -> None:
-    """Runs last in this module: it revokes the ministry's seal (key compromise, dated before the signature)."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from docexchange.db import Database, utcnow
-    from docexchange.models import Agency
-    from docexchange.pki.ca import DevCA
-
-    axis.b.worker.stop()
-    doc = issue_document(axis.a, tmp_path, "Văn bản có con dấu bị thu hồi")
-    db = Database(axis.a.env["DOCEXCHANGE_DATABASE_URL"])
-    with db.transaction() as s:
-        serial = s.execute(select(Agency.seal_cert_serial).where(Agency.code == BNV)).scalar_one()
-        DevCA.revoke(s, serial, "key_compromise", when=utcnow() - timedelta(hours=1))
-    db.dispose()
-    axis.b.worker.start()
-    codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "02" in c and c, 90, what="02 at A")
-    assert codes == ["02"]
-    item = next(i for i in inbox(axis.b) if i["number"] == doc["number"])
-    assert item["status"] == "rejected" and item["verdict"] == "TOTAL_FAILED"
-    assert "không hợp lệ" in item["reason"]
-
-
 def test_recall_removes_the_document_at_the_recipient_and_it_answers_15(axis: Axis, tmp_path: Path) -> None:
     doc = issue_document(axis.a, tmp_path, "Văn bản sẽ bị thu hồi")
     item = wait_for(lambda: next((i for i in inbox(axis.b) if i["number"] == doc["number"]
@@ -217,3 +192,29 @@ def test_replacement_takes_the_place_of_the_earlier_document(axis: Axis, tmp_pat
                                                               "signer": "bnv.lanhdao", "replaces": str(first["id"])},
                     files={"file": ("d.pdf", b"%PDF-1.4", "application/pdf")})
     assert r.status_code == 400 and r.json()["code"] == "bad_replaces"  # no longer in force
+
+
+def test_zz_revoked_sender_seal_is_refused(axis: Axis, tmp_path: Path) -> None:
+    """Must stay the LAST test of this module (pytest runs them in file order): it revokes the ministry's seal
+    (key compromise, dated before the signature), so nothing can be issued by node A afterwards."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from docexchange.db import Database, utcnow
+    from docexchange.models import Agency
+    from docexchange.pki.ca import DevCA
+
+    axis.b.worker.stop()
+    doc = issue_document(axis.a, tmp_path, "Văn bản có con dấu bị thu hồi")
+    db = Database(axis.a.env["DOCEXCHANGE_DATABASE_URL"])
+    with db.transaction() as s:
+        serial = s.execute(select(Agency.seal_cert_serial).where(Agency.code == BNV)).scalar_one()
+        DevCA.revoke(s, serial, "key_compromise", when=utcnow() - timedelta(hours=1))
+    db.dispose()
+    axis.b.worker.start()
+    codes = wait_for(lambda: (c := statuses(axis.a, doc["id"])) and "02" in c and c, 90, what="02 at A")
+    assert codes == ["02"]
+    item = next(i for i in inbox(axis.b) if i["number"] == doc["number"])
+    assert item["status"] == "rejected" and item["verdict"] == "TOTAL_FAILED"
+    assert "không hợp lệ" in item["reason"]
