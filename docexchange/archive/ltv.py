@@ -1,0 +1,138 @@
+"""How long a signed PDF stays verifiable, and the archive time-stamp (PAdES B-LTA) that extends it.
+
+"Verifiable until" is the earliest expiry among the certificates the long-term proof depends on: the newest
+document time-stamp's TSA certificate when the file has one (B-LTA), otherwise every signer certificate and
+every signature time-stamp's TSA certificate. Pure functions over bytes: no database, no Flask."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import ocsp as aocsp
+from asn1crypto import x509 as ax509
+from asn1crypto.crl import CertificateList
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator import ValidationContext
+
+from ..errors import BadInput
+
+
+@dataclass(frozen=True)
+class LtvInfo:
+    level: str  # B-B | B-T | B-LT | B-LTA | none
+    verifiable_until: datetime | None  # None: no signature at all
+    limiting_subject: str  # the certificate that sets the date
+    signatures: int
+    document_timestamps: int
+    certificates: tuple[ax509.Certificate, ...]  # every signer / TSA certificate seen (for revocation data)
+
+
+def _tsa_cert(signed_data: Any) -> ax509.Certificate | None:
+    """The certificate that signed a CMS SignedData (a time-stamp token), from its own certificate set."""
+    sid = signed_data["signer_infos"][0]["sid"]
+    certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+    for c in certs:
+        if sid.name == "issuer_and_serial_number":
+            if (c.issuer == sid.chosen["issuer"] and c.serial_number == sid.chosen["serial_number"].native):
+                return c
+        elif c.key_identifier == sid.chosen.native:
+            return c
+    return certs[0] if len(certs) == 1 else None
+
+
+def _sig_timestamp_certs(signed_data: Any) -> list[ax509.Certificate]:
+    out = []
+    for si in signed_data["signer_infos"]:
+        for attr in si["unsigned_attrs"] or ():
+            if attr["type"].native == "signature_time_stamp_token":
+                for token in attr["values"]:
+                    cert = _tsa_cert(token["content"])
+                    if cert is not None:
+                        out.append(cert)
+    return out
+
+
+def _until(cert: ax509.Certificate) -> datetime:
+    return cert["tbs_certificate"]["validity"]["not_after"].native  # type: ignore[no-any-return]
+
+
+def _subject(cert: ax509.Certificate) -> str:
+    return str(cert.subject.human_friendly)
+
+
+def ltv_info(data: bytes) -> LtvInfo:
+    """Inspect the embedded signatures and document time-stamps (no validation: see ``validate_pdf``)."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except Exception as exc:  # noqa: BLE001 - unreadable PDF is bad input, whatever the parser says
+        raise BadInput(f"The PDF cannot be read: {exc}", f"Không đọc được tệp PDF: {exc}", code="bad_pdf") from exc
+    doc_ts = [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]
+    sigs = [e for e in embedded if e.sig_object_type != "/DocTimeStamp"]
+    seen: list[ax509.Certificate] = []
+    limiting: list[ax509.Certificate] = []
+    has_sig_ts = False
+    for e in sigs:
+        seen.append(e.signer_cert)
+        limiting.append(e.signer_cert)
+        ts = _sig_timestamp_certs(e.signed_data)
+        has_sig_ts = has_sig_ts or bool(ts)
+        seen.extend(ts)
+        limiting.extend(ts)
+    newest_ts: ax509.Certificate | None = None
+    for e in doc_ts:  # in file order: the last one is the newest
+        cert = _tsa_cert(e.signed_data)
+        if cert is not None:
+            seen.append(cert)
+            newest_ts = cert
+    if doc_ts and newest_ts is not None:
+        limiting = [newest_ts]
+        level = "B-LTA"
+    elif not sigs:
+        level = "none"
+    elif "/DSS" in reader.root:
+        level = "B-LT"
+    else:
+        level = "B-T" if has_sig_ts else "B-B"
+    first = min(limiting, key=_until) if limiting else None
+    uniq = {c.sha256: c for c in seen}
+    return LtvInfo(level=level, verifiable_until=_until(first) if first is not None else None,
+                   limiting_subject=_subject(first) if first is not None else "", signatures=len(sigs),
+                   document_timestamps=len(doc_ts), certificates=tuple(uniq.values()))
+
+
+# Revocation data for a certificate: (OCSP responses DER, CRLs DER). Empty when the node cannot answer for it.
+RevInfoSource = Callable[[Iterable[ax509.Certificate]], tuple[list[bytes], list[bytes]]]
+
+
+def add_archive_timestamp(data: bytes, *, timestamper: TimeStamper, tsa_cert: ax509.Certificate,
+                          trust_roots: list[ax509.Certificate], other_certs: list[ax509.Certificate],
+                          revinfo: RevInfoSource) -> bytes:
+    """One incremental update: the DSS gains the certificates and revocation data of every signer and TSA (the
+    new one included), then a document time-stamp covers everything. Earlier signatures see only LTA_UPDATES."""
+    info = ltv_info(data)
+    if info.signatures == 0 and info.document_timestamps == 0:
+        raise BadInput("The PDF has no signature to preserve", "Tệp PDF không có chữ ký số để lưu trữ",
+                       code="no_signature")
+    certs = list(info.certificates) + [tsa_cert]
+    ocsp_der, crl_der = revinfo(certs)
+    ocsps = [aocsp.OCSPResponse.load(b) for b in ocsp_der]
+    crls = [CertificateList.load(b) for b in crl_der]
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    DocumentSecurityStore.supply_dss_in_writer(writer, None, certs=certs + other_certs, ocsps=ocsps, crls=crls)
+    vc = ValidationContext(trust_roots=trust_roots, other_certs=other_certs + certs, allow_fetching=False,
+                           revocation_mode="soft-fail", ocsps=ocsps, crls=crls)
+    out = io.BytesIO()
+    PdfTimeStamper(timestamper).timestamp_pdf(writer, "sha256", validation_context=vc, output=out)
+    return out.getvalue()
+
+
+__all__ = ["LtvInfo", "RevInfoSource", "add_archive_timestamp", "ltv_info"]
