@@ -183,9 +183,9 @@ def refresh(svc: Services, *, before_days: int = DEFAULT_BEFORE_DAYS, dry_run: b
             made[item.sha256] = svc.blobs.put_bytes(new), ltv_info(new)
         new_sha, new_info = made[item.sha256]
         with svc.db.transaction() as s:
-            model = {"document": Document, "incoming": IncomingDocument, "certified_copy": CertifiedCopy,
+            model: Any = {"document": Document, "incoming": IncomingDocument, "certified_copy": CertifiedCopy,
                      "agency_copy": AgencyCopy}[item.kind]
-            row = s.get(model, item.id, with_for_update=True)
+            row: Any = s.get(model, item.id, with_for_update=True)
             attr = _sha_attr(item.kind)
             if row is None or getattr(row, attr) != item.sha256:
                 res.error = "changed meanwhile"
