@@ -25,3 +25,18 @@ class ArchiveVersion(Base):
     previous_verifiable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verifiable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PdfLtvCache(Base):
+    """``ltv_info`` of a blob, keyed by its SHA-256 (blobs never change, so the row never goes stale): the
+    inventory parses each stored PDF once, not on every listing."""
+
+    __tablename__ = "archive_pdf_info"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))
+    verifiable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    limiting_subject: Mapped[str] = mapped_column(String(500), default="")
+    signatures: Mapped[int] = mapped_column(Integer, default=0)
+    document_timestamps: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,7 +27,7 @@ from ..pki.responders import build_crl, build_ocsp_response
 from ..services import Services
 from ..signing import InProcessTimeStamper
 from .ltv import LtvInfo, add_archive_timestamp, ltv_info
-from .models import ArchiveVersion
+from .models import ArchiveVersion, PdfLtvCache
 
 KINDS = ("document", "incoming", "certified_copy", "agency_copy")
 DEFAULT_BEFORE_DAYS = 90
@@ -92,35 +92,75 @@ def _sha_attr(kind: str) -> str:
     return {"document": "issued_sha256", "incoming": "main_pdf_sha256"}.get(kind, "pdf_sha256")
 
 
+@dataclass(frozen=True)
+class _Summary:
+    level: str
+    verifiable_until: datetime | None
+    limiting_subject: str
+
+
+def _summaries(svc: Services, shas: set[str]) -> tuple[dict[str, _Summary], dict[str, str]]:
+    """Cached per blob (``archive_pdf_info``); unknown blobs are parsed once and cached. Returns (summaries,
+    errors by sha256)."""
+    out: dict[str, _Summary] = {}
+    errors: dict[str, str] = {}
+    with svc.db.reading() as s:
+        for row in s.execute(select(PdfLtvCache).where(PdfLtvCache.sha256.in_(shas))).scalars() if shas else ():
+            out[row.sha256] = _Summary(row.level, row.verifiable_until, row.limiting_subject)
+    fresh: list[PdfLtvCache] = []
+    for sha in sorted(shas - out.keys()):
+        try:
+            info = ltv_info(svc.blobs.get_bytes(sha))
+        except (BlobNotFound, BadInput) as exc:
+            errors[sha] = f"{type(exc).__name__}: {exc}"
+            continue
+        out[sha] = _Summary(info.level, info.verifiable_until, info.limiting_subject)
+        fresh.append(PdfLtvCache(sha256=sha, level=info.level, verifiable_until=info.verifiable_until,
+                                 limiting_subject=info.limiting_subject[:500], signatures=info.signatures,
+                                 document_timestamps=info.document_timestamps))
+    if fresh:
+        with svc.db.transaction() as s:
+            known = set(s.execute(select(PdfLtvCache.sha256).where(
+                PdfLtvCache.sha256.in_([f.sha256 for f in fresh]))).scalars())
+            s.add_all([f for f in fresh if f.sha256 not in known])
+    return out, errors
+
+
 def inventory(svc: Services, *, agency_id: int | None = None, now: datetime | None = None) -> list[InventoryItem]:
     """Every stored signed PDF with its level and "verifiable until" date, soonest first."""
     now = now or datetime.now(UTC)
-    cache: dict[str, Any] = {}
-    items: list[InventoryItem] = []
     with svc.db.reading() as s:
         codes = {a: c for a, c in s.execute(select(Agency.id, Agency.code))}
         counts: dict[tuple[str, int], int] = {}
         for kind, rid in s.execute(select(ArchiveVersion.kind, ArchiveVersion.record_id)):
             counts[(kind, rid)] = counts.get((kind, rid), 0) + 1
         rows = [(kind, row.id, row.public_id, row.agency_id, sha) for kind, row, sha in _records(s, agency_id)]
+    summaries, errors = _summaries(svc, {r[4] for r in rows})
+    items: list[InventoryItem] = []
     for kind, rid, public_id, aid, sha in rows:
         item = InventoryItem(kind, rid, public_id, codes.get(aid, ""), sha, "unknown", None, None, "",
-                             counts.get((kind, rid), 0))
-        try:
-            info = cache.get(sha) or cache.setdefault(sha, ltv_info(svc.blobs.get_bytes(sha)))
-        except (BlobNotFound, BadInput) as exc:
-            item.error = f"{type(exc).__name__}: {exc}"
-            items.append(item)
-            continue
-        item.level = info.level
-        item.verifiable_until = info.verifiable_until
-        item.limiting_certificate = info.limiting_subject
-        if info.verifiable_until is not None:
-            item.days_left = (info.verifiable_until - now).days
+                             counts.get((kind, rid), 0), errors.get(sha, ""))
+        info = summaries.get(sha)
+        if info is not None:
+            item.level = info.level
+            item.verifiable_until = info.verifiable_until
+            item.limiting_certificate = info.limiting_subject
+            if info.verifiable_until is not None:
+                item.days_left = (info.verifiable_until - now).days
         items.append(item)
     far = datetime.max.replace(tzinfo=UTC)
     items.sort(key=lambda i: (i.verifiable_until or far, i.kind, i.id))
     return items
+
+
+def history(svc: Services, kind: str, record_id: int) -> list[str]:
+    """Every SHA-256 the record has had, oldest first (the first is the file as signed): lets a holder of an
+    earlier copy match it to the record."""
+    with svc.db.reading() as s:
+        rows = s.execute(select(ArchiveVersion).where(ArchiveVersion.kind == kind,
+                                                      ArchiveVersion.record_id == record_id)
+                         .order_by(ArchiveVersion.id)).scalars().all()
+        return [rows[0].previous_sha256] + [r.current_sha256 for r in rows] if rows else []
 
 
 class _NodeRevInfo:

@@ -79,3 +79,22 @@ def test_api_inventory_scoped(archive_node: ArchiveNode) -> None:
     clerk = c.get("/api/v1/archive/inventory", headers=login(c, "bnv.vanthu", pw))
     assert clerk.status_code == 403
     assert c.get("/api/v1/archive/inventory").status_code == 401
+
+
+def test_missing_blob_is_reported_not_fatal(archive_node: ArchiveNode) -> None:
+    from docexchange.archive.service import inventory, refresh
+
+    svc = archive_node.svc
+    with svc.db.transaction() as s:
+        agency = s.execute(select(Agency).where(Agency.code == BNV)).scalar_one()
+        row = IncomingDocument(public_id=str(uuid.uuid4()), agency_id=agency.id, hub_doc_id="hub-missing",
+                               sender_code=BNV, edxml_document_id="Z", package_sha256="0" * 64,
+                               main_pdf_sha256="f" * 64)
+        s.add(row)
+        s.flush()
+        rid = row.id
+    item = next(i for i in inventory(svc) if i.id == rid and i.kind == "incoming")
+    assert item.error.startswith("BlobNotFound") and item.verifiable_until is None
+    assert all(r.id != rid for r in refresh(svc, dry_run=True))
+    r = CliRunner().invoke(main, ["archive", "inventory"], env=_env(svc))
+    assert r.exit_code == 1 and "ERROR BlobNotFound" in r.output

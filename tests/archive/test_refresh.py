@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from docexchange.archive.ltv import ltv_info
-from docexchange.archive.models import ArchiveVersion
-from docexchange.archive.service import inventory, refresh
+from docexchange.archive.models import ArchiveVersion, PdfLtvCache
+from docexchange.archive.service import history, inventory, refresh
 from docexchange.documents.models import Document
 from docexchange.models import LedgerEntry
 from docexchange.signing.validation import TOTAL_PASSED, ValidationPolicy, validate_pdf
@@ -77,12 +77,17 @@ def test_refresh_extends_and_validates(archive_node: ArchiveNode) -> None:
         inc = s.get(IncomingDocument, archive_node.incoming_id)
         assert inc.main_pdf_sha256 == new_sha and new_sha in inc.files
 
+    assert history(svc, "document", archive_node.doc_id) == [archive_node.signed_sha, new_sha]
+
     # second run: nothing near expiry any more
     assert refresh(svc) == []
     after = {(i.kind, i.id): i for i in inventory(svc)}
     assert after[("document", archive_node.doc_id)].level == "B-LTA"
     assert after[("document", archive_node.doc_id)].versions == 1
     assert after[("document", archive_node.doc_id)].days_left > 1000
+    with svc.db.reading() as s:  # each blob parsed once, then served from the cache
+        cached = {r.sha256: r.level for r in s.execute(select(PdfLtvCache)).scalars()}
+    assert cached == {archive_node.signed_sha: "B-LT", new_sha: "B-LTA"}
 
 
 def test_refresh_of_b_lta_chains_a_newer_timestamp(archive_node: ArchiveNode) -> None:

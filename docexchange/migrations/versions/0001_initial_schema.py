@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:11:55.771958
+Create Date: 2026-11-23 00:17:21.104664
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,6 +34,16 @@ def upgrade() -> None:
     sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
     sa.UniqueConstraint('code', name=op.f('uq_agencies_code'))
+    )
+    op.create_table('archive_pdf_info',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('level', sa.String(length=8), nullable=False),
+    sa.Column('verifiable_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('limiting_subject', sa.String(length=500), nullable=False),
+    sa.Column('signatures', sa.Integer(), nullable=False),
+    sa.Column('document_timestamps', sa.Integer(), nullable=False),
+    sa.Column('computed_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_archive_pdf_info'))
     )
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -528,5 +538,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificates_serial'))
 
     op.drop_table('certificates')
+    op.drop_table('archive_pdf_info')
     op.drop_table('agencies')
     # ### end Alembic commands ###
