@@ -7,7 +7,7 @@ every signature time-stamp's TSA certificate. Pure functions over bytes: no data
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,7 @@ class LtvInfo:
 def _tsa_cert(signed_data: Any) -> ax509.Certificate | None:
     """The certificate that signed a CMS SignedData (a time-stamp token), from its own certificate set."""
     sid = signed_data["signer_infos"][0]["sid"]
-    certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+    certs = _cms_certs(signed_data)
     for c in certs:
         if sid.name == "issuer_and_serial_number":
             if (c.issuer == sid.chosen["issuer"] and c.serial_number == sid.chosen["serial_number"].native):
@@ -68,8 +68,30 @@ def _subject(cert: ax509.Certificate) -> str:
     return str(cert.subject.human_friendly)
 
 
-def ltv_info(data: bytes) -> LtvInfo:
-    """Inspect the embedded signatures and document time-stamps (no validation: see ``validate_pdf``)."""
+def _cms_certs(signed_data: Any) -> list[ax509.Certificate]:
+    return [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+
+
+def _chain_until(cert: ax509.Certificate, pool: dict[Any, ax509.Certificate]) -> tuple[datetime, ax509.Certificate]:
+    """Earliest expiry along the issuer chain of ``cert`` as far as ``pool`` (subject.hashable -> cert) knows it."""
+    best, who = _until(cert), cert
+    seen = {cert.sha256}
+    cur = cert
+    while cur.issuer != cur.subject:
+        nxt = pool.get(cur.issuer.hashable)
+        if nxt is None or nxt.sha256 in seen:
+            break
+        seen.add(nxt.sha256)
+        if _until(nxt) < best:
+            best, who = _until(nxt), nxt
+        cur = nxt
+    return best, who
+
+
+def ltv_info(data: bytes, ca_certs: Sequence[ax509.Certificate] = ()) -> LtvInfo:
+    """Inspect the embedded signatures and document time-stamps (no validation: see ``validate_pdf``). A
+    certificate's date is the earliest expiry along its issuer chain, built from the certificates in the
+    signatures and ``ca_certs`` (the CA certificates the caller knows)."""
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
@@ -102,9 +124,16 @@ def ltv_info(data: bytes) -> LtvInfo:
         level = "B-LT"
     else:
         level = "B-T" if has_sig_ts else "B-B"
-    first = min(limiting, key=_until) if limiting else None
+    pool: dict[Any, ax509.Certificate] = {c.subject.hashable: c for c in ca_certs}
+    for e in embedded:
+        for c in _cms_certs(e.signed_data):
+            pool.setdefault(c.subject.hashable, c)
+        for tok_cert in _sig_timestamp_certs(e.signed_data):
+            pool.setdefault(tok_cert.subject.hashable, tok_cert)
+    dated = [_chain_until(c, pool) for c in limiting]
+    until, first = min(dated, key=lambda d: d[0]) if dated else (None, None)
     uniq = {c.sha256: c for c in seen}
-    return LtvInfo(level=level, verifiable_until=_until(first) if first is not None else None,
+    return LtvInfo(level=level, verifiable_until=until,
                    limiting_subject=_subject(first) if first is not None else "", signatures=len(sigs),
                    document_timestamps=len(doc_ts), certificates=tuple(uniq.values()))
 
@@ -118,7 +147,7 @@ def add_archive_timestamp(data: bytes, *, timestamper: TimeStamper, tsa_cert: ax
                           revinfo: RevInfoSource) -> bytes:
     """One incremental update: the DSS gains the certificates and revocation data of every signer and TSA (the
     new one included), then a document time-stamp covers everything. Earlier signatures see only LTA_UPDATES."""
-    info = ltv_info(data)
+    info = ltv_info(data, other_certs)
     if info.signatures == 0 and info.document_timestamps == 0:
         raise BadInput("The PDF has no signature to preserve", "Tệp PDF không có chữ ký số để lưu trữ",
                        code="no_signature")

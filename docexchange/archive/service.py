@@ -108,9 +108,10 @@ def _summaries(svc: Services, shas: set[str]) -> tuple[dict[str, _Summary], dict
         for row in s.execute(select(PdfLtvCache).where(PdfLtvCache.sha256.in_(shas))).scalars() if shas else ():
             out[row.sha256] = _Summary(row.level, row.verifiable_until, row.limiting_subject)
     fresh: list[PdfLtvCache] = []
+    ca_certs = _ca_certs(svc)
     for sha in sorted(shas - out.keys()):
         try:
-            info = ltv_info(svc.blobs.get_bytes(sha))
+            info = ltv_info(svc.blobs.get_bytes(sha), ca_certs)
         except (BlobNotFound, BadInput) as exc:
             errors[sha] = f"{type(exc).__name__}: {exc}"
             continue
@@ -188,10 +189,25 @@ def _asn1(cert: x509.Certificate) -> ax509.Certificate:
     return ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+def _ca_certs(svc: Services) -> list[ax509.Certificate]:
+    return [_asn1(svc.ca.cert(n)) for n in ALL_CAS]
+
+
+def node_tsa_until(svc: Services) -> datetime:
+    """What a new archive time-stamp by the node's TSA is worth: the earliest expiry along its chain."""
+    ca = {c.subject: c for c in (svc.ca.cert(n) for n in ALL_CAS)}
+    until = svc.tsa.cert.not_valid_after_utc
+    cur = svc.tsa.cert
+    while cur.issuer in ca and cur.issuer != cur.subject:
+        cur = ca[cur.issuer]
+        until = min(until, cur.not_valid_after_utc)
+    return until.replace(microsecond=0)
+
+
 def retimestamp(svc: Services, data: bytes) -> bytes:
     """``data`` plus DSS and a new document time-stamp by the node's TSA."""
     roots = [_asn1(c) for c in svc.ca.anchors()]
-    others = [_asn1(svc.ca.cert(n)) for n in ALL_CAS]
+    others = _ca_certs(svc)
     return add_archive_timestamp(data, timestamper=InProcessTimeStamper(svc.tsa), tsa_cert=_asn1(svc.tsa.cert),
                                  trust_roots=roots, other_certs=others, revinfo=_NodeRevInfo(svc))
 
@@ -207,11 +223,17 @@ def refresh(svc: Services, *, before_days: int = DEFAULT_BEFORE_DAYS, dry_run: b
     horizon = now + timedelta(days=before_days)
     out: list[RefreshOutcome] = []
     made: dict[str, tuple[str, LtvInfo]] = {}  # records sharing one blob share its new version
+    node_until = node_tsa_until(svc)
     for item in inventory(svc, now=now):
         if item.error or item.verifiable_until is None or item.verifiable_until > horizon:
             continue
         res = RefreshOutcome(item.kind, item.id, item.sha256, "", item.verifiable_until, None)
         out.append(res)
+        if node_until <= item.verifiable_until:
+            res.error = (f"the node's TSA certificate chain expires {node_until:%Y-%m-%d}, no later than the file's "
+                         f"proof: renew the TSA certificate / chứng thư TSA của nút hết hạn "
+                         f"{node_until:%Y-%m-%d}, không muộn hơn hạn của tệp: cần gia hạn chứng thư TSA")
+            continue
         if dry_run:
             continue
         if item.sha256 not in made:
@@ -220,7 +242,7 @@ def refresh(svc: Services, *, before_days: int = DEFAULT_BEFORE_DAYS, dry_run: b
             except Exception as exc:  # noqa: BLE001 - one broken file must not stop the job; it is reported
                 res.error = f"{type(exc).__name__}: {exc}"
                 continue
-            made[item.sha256] = svc.blobs.put_bytes(new), ltv_info(new)
+            made[item.sha256] = svc.blobs.put_bytes(new), ltv_info(new, _ca_certs(svc))
         new_sha, new_info = made[item.sha256]
         with svc.db.transaction() as s:
             model: Any = {"document": Document, "incoming": IncomingDocument, "certified_copy": CertifiedCopy,

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
-from docexchange.archive.ltv import ltv_info
+from docexchange.archive.ltv import add_archive_timestamp, ltv_info
 from docexchange.archive.models import ArchiveVersion, PdfLtvCache
-from docexchange.archive.service import history, inventory, refresh
+from docexchange.archive.service import _ca_certs, _NodeRevInfo, history, inventory, node_tsa_until, refresh
 from docexchange.documents.models import Document
 from docexchange.models import LedgerEntry
+from docexchange.signing import InProcessTimeStamper
 from docexchange.signing.validation import TOTAL_PASSED, ValidationPolicy, validate_pdf
+from tests.validation.helpers import asn1_cert, make_pdf
 
-from .conftest import SHORT_DAYS, ArchiveNode
+from .conftest import SHORT_DAYS, ArchiveNode, short_lived_tsa, sign_b_lt
 
 
 def test_verifiable_until_is_the_short_tsa_expiry(archive_node: ArchiveNode) -> None:
@@ -51,9 +55,10 @@ def test_refresh_extends_and_validates(archive_node: ArchiveNode) -> None:
     new_bytes = svc.blobs.get_bytes(new_sha)
     assert new_bytes.startswith(old_bytes)  # an incremental update: the signed bytes are untouched
 
-    info = ltv_info(new_bytes)
+    info = ltv_info(new_bytes, _ca_certs(svc))
     assert info.level == "B-LTA" and info.document_timestamps == 1
-    assert info.verifiable_until == svc.tsa.cert.not_valid_after_utc.replace(microsecond=0)
+    assert info.verifiable_until == node_tsa_until(svc)
+    assert node_tsa_until(svc) == min(c.not_valid_after_utc for c in (svc.tsa.cert, *svc.ca.chain_for("gov-int")))
     assert info.verifiable_until > archive_node.short_tsa.not_valid_after_utc + timedelta(days=365)
 
     report = validate_pdf(new_bytes, ValidationPolicy(trust_anchors=svc.ca.anchors(), offline=True))
@@ -90,17 +95,45 @@ def test_refresh_extends_and_validates(archive_node: ArchiveNode) -> None:
     assert cached == {archive_node.signed_sha: "B-LT", new_sha: "B-LTA"}
 
 
-def test_refresh_of_b_lta_chains_a_newer_timestamp(archive_node: ArchiveNode) -> None:
-    """Far in the future the node's TSA itself is near expiry: the job adds a second archive time-stamp."""
+def test_refresh_of_b_lta_chains_a_newer_timestamp(archive_node: ArchiveNode, tmp_path: Path) -> None:
+    """A B-LTA file whose archive time-stamp comes from a short-lived TSA gets a second, longer one."""
     svc = archive_node.svc
-    later = datetime.now(UTC) + timedelta(days=1825 - 30)
-    with svc.db.reading() as s:
-        before = s.get(Document, archive_node.doc_id).issued_sha256
-    done = [r for r in refresh(svc, now=later) if r.kind == "document"]
-    assert len(done) == 1 and done[0].error == ""
+    tsa, tsa_cert = short_lived_tsa(svc, 20)
+    base = sign_b_lt(svc, tsa, tsa_cert, make_pdf(text="Quyết định số 13/QĐ-BNV"), tmp_path)
+    lta = add_archive_timestamp(base, timestamper=InProcessTimeStamper(tsa), tsa_cert=asn1_cert(tsa_cert),
+                                trust_roots=[asn1_cert(c) for c in svc.ca.anchors()], other_certs=_ca_certs(svc),
+                                revinfo=_NodeRevInfo(svc))
+    first = ltv_info(lta, _ca_certs(svc))
+    assert first.level == "B-LTA" and first.verifiable_until == tsa_cert.not_valid_after_utc.replace(microsecond=0)
+    sha = svc.blobs.put_bytes(lta)
+    with svc.db.transaction() as s:
+        d = s.get(Document, archive_node.doc_id)
+        doc = Document(public_id=str(uuid.uuid4()), agency_id=d.agency_id, status="issued", type_abbr="QĐ",
+                       type_name="Quyết định", subject="B-LTA ngắn hạn", original_sha256=sha, draft_sha256=sha,
+                       issued_sha256=sha, created_by=d.created_by)
+        s.add(doc)
+        s.flush()
+        doc_id = doc.id
+    done = [r for r in refresh(svc) if r.kind == "document"]
+    assert [(r.id, r.error) for r in done] == [(doc_id, "")]
     data = svc.blobs.get_bytes(done[0].sha256)
-    info = ltv_info(data)
-    assert info.document_timestamps == 2 and done[0].previous_sha256 == before
+    info = ltv_info(data, _ca_certs(svc))
+    assert info.document_timestamps == 2 and info.verifiable_until == node_tsa_until(svc)
     report = validate_pdf(data, ValidationPolicy(trust_anchors=svc.ca.anchors(), offline=True))
     assert report.indication == TOTAL_PASSED, report.to_json(indent=1)
     assert [s.kind for s in report.signatures].count("document_timestamp") == 2
+    assert next(s for s in report.signatures if s.kind == "signature").modifications == "LTA_UPDATES"
+
+
+def test_refresh_refuses_when_the_node_tsa_would_not_extend(archive_node: ArchiveNode) -> None:
+    """Near the node TSA's own expiry, a new time-stamp by it gains nothing: reported, nothing changes."""
+    svc = archive_node.svc
+    later = node_tsa_until(svc) - timedelta(days=30)
+    with svc.db.reading() as s:
+        before = s.get(Document, archive_node.doc_id).issued_sha256
+        n_versions = len(s.execute(select(ArchiveVersion)).all())
+    done = refresh(svc, now=later)
+    assert done and all("renew the TSA certificate" in r.error and "gia hạn" in r.error for r in done)
+    with svc.db.reading() as s:
+        assert s.get(Document, archive_node.doc_id).issued_sha256 == before
+        assert len(s.execute(select(ArchiveVersion)).all()) == n_versions
