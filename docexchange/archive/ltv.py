@@ -10,7 +10,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from asn1crypto import ocsp as aocsp
 from asn1crypto import x509 as ax509
@@ -88,12 +88,13 @@ def _chain_until(cert: ax509.Certificate, pool: dict[Any, ax509.Certificate]) ->
     return best, who
 
 
-def ltv_info(data: bytes, ca_certs: Sequence[ax509.Certificate] = ()) -> LtvInfo:
+def ltv_info(data: bytes | IO[bytes], ca_certs: Sequence[ax509.Certificate] = ()) -> LtvInfo:
     """Inspect the embedded signatures and document time-stamps (no validation: see ``validate_pdf``). A
     certificate's date is the earliest expiry along its issuer chain, built from the certificates in the
-    signatures and ``ca_certs`` (the CA certificates the caller knows)."""
+    signatures and ``ca_certs`` (the CA certificates the caller knows). ``data``: bytes or a seekable binary
+    stream (an open blob: the file is not read into memory)."""
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(io.BytesIO(data) if isinstance(data, bytes) else data, strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # noqa: BLE001 - unreadable PDF is bad input, whatever the parser says
         raise BadInput(f"The PDF cannot be read: {exc}", f"Không đọc được tệp PDF: {exc}", code="bad_pdf") from exc
@@ -142,11 +143,12 @@ def ltv_info(data: bytes, ca_certs: Sequence[ax509.Certificate] = ()) -> LtvInfo
 RevInfoSource = Callable[[Iterable[ax509.Certificate]], tuple[list[bytes], list[bytes]]]
 
 
-def add_archive_timestamp(data: bytes, *, timestamper: TimeStamper, tsa_cert: ax509.Certificate,
+def add_archive_timestamp(data: bytes | IO[bytes], *, timestamper: TimeStamper, tsa_cert: ax509.Certificate,
                           trust_roots: list[ax509.Certificate], other_certs: list[ax509.Certificate],
-                          revinfo: RevInfoSource) -> bytes:
+                          revinfo: RevInfoSource, output: IO[bytes] | None = None) -> bytes | None:
     """One incremental update: the DSS gains the certificates and revocation data of every signer and TSA (the
-    new one included), then a document time-stamp covers everything. Earlier signatures see only LTA_UPDATES."""
+    new one included), then a document time-stamp covers everything. Earlier signatures see only LTA_UPDATES.
+    Returns the new file's bytes, or writes it to ``output`` (a writable, seekable stream) and returns None."""
     info = ltv_info(data, other_certs)
     if info.signatures == 0 and info.document_timestamps == 0:
         raise BadInput("The PDF has no signature to preserve", "Tệp PDF không có chữ ký số để lưu trữ",
@@ -155,13 +157,15 @@ def add_archive_timestamp(data: bytes, *, timestamper: TimeStamper, tsa_cert: ax
     ocsp_der, crl_der = revinfo(certs)
     ocsps = [aocsp.OCSPResponse.load(b) for b in ocsp_der]
     crls = [CertificateList.load(b) for b in crl_der]
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    src = io.BytesIO(data) if isinstance(data, bytes) else data
+    src.seek(0)
+    writer = IncrementalPdfFileWriter(src, strict=False)
     DocumentSecurityStore.supply_dss_in_writer(writer, None, certs=certs + other_certs, ocsps=ocsps, crls=crls)
     vc = ValidationContext(trust_roots=trust_roots, other_certs=other_certs + certs, allow_fetching=False,
                            revocation_mode="soft-fail", ocsps=ocsps, crls=crls)
-    out = io.BytesIO()
+    out = output if output is not None else io.BytesIO()
     PdfTimeStamper(timestamper).timestamp_pdf(writer, "sha256", validation_context=vc, output=out)
-    return out.getvalue()
+    return out.getvalue() if isinstance(out, io.BytesIO) and output is None else None
 
 
 __all__ = ["LtvInfo", "RevInfoSource", "add_archive_timestamp", "ltv_info"]

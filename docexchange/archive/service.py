@@ -4,6 +4,7 @@ verifiable. Works on the node's ``Services`` (database, blob store, dev CA/TSA);
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,7 +112,8 @@ def _summaries(svc: Services, shas: set[str]) -> tuple[dict[str, _Summary], dict
     ca_certs = _ca_certs(svc)
     for sha in sorted(shas - out.keys()):
         try:
-            info = ltv_info(svc.blobs.get_bytes(sha), ca_certs)
+            with svc.blobs.open(sha) as fh:
+                info = ltv_info(fh, ca_certs)
         except (BlobNotFound, BadInput) as exc:
             errors[sha] = f"{type(exc).__name__}: {exc}"
             continue
@@ -204,12 +206,19 @@ def node_tsa_until(svc: Services) -> datetime:
     return until.replace(microsecond=0)
 
 
-def retimestamp(svc: Services, data: bytes) -> bytes:
-    """``data`` plus DSS and a new document time-stamp by the node's TSA."""
+def retimestamp(svc: Services, sha256: str) -> tuple[str, LtvInfo]:
+    """The blob ``sha256`` plus DSS and a new document time-stamp by the node's TSA, stored as a new blob:
+    (new sha256, its LtvInfo). Streams through a temporary file; memory stays flat for large files."""
     roots = [_asn1(c) for c in svc.ca.anchors()]
     others = _ca_certs(svc)
-    return add_archive_timestamp(data, timestamper=InProcessTimeStamper(svc.tsa), tsa_cert=_asn1(svc.tsa.cert),
-                                 trust_roots=roots, other_certs=others, revinfo=_NodeRevInfo(svc))
+    with svc.blobs.open(sha256) as src, tempfile.TemporaryFile(dir=svc.blobs.root / "tmp") as out:
+        add_archive_timestamp(src, timestamper=InProcessTimeStamper(svc.tsa), tsa_cert=_asn1(svc.tsa.cert),
+                              trust_roots=roots, other_certs=others, revinfo=_NodeRevInfo(svc), output=out)
+        out.seek(0)
+        info = ltv_info(out, others)
+        out.seek(0)
+        new_sha, _ = svc.blobs.put_stream(out)
+    return new_sha, info
 
 
 def refresh(svc: Services, *, before_days: int = DEFAULT_BEFORE_DAYS, dry_run: bool = False,
@@ -238,11 +247,10 @@ def refresh(svc: Services, *, before_days: int = DEFAULT_BEFORE_DAYS, dry_run: b
             continue
         if item.sha256 not in made:
             try:
-                new = retimestamp(svc, svc.blobs.get_bytes(item.sha256))
+                made[item.sha256] = retimestamp(svc, item.sha256)
             except Exception as exc:  # noqa: BLE001 - one broken file must not stop the job; it is reported
                 res.error = f"{type(exc).__name__}: {exc}"
                 continue
-            made[item.sha256] = svc.blobs.put_bytes(new), ltv_info(new, _ca_certs(svc))
         new_sha, new_info = made[item.sha256]
         with svc.db.transaction() as s:
             model: Any = {"document": Document, "incoming": IncomingDocument, "certified_copy": CertifiedCopy,
