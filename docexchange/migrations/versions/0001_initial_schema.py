@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:08:00.130381
+Create Date: 2026-11-23 00:17:21.104664
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,6 +34,16 @@ def upgrade() -> None:
     sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
     sa.UniqueConstraint('code', name=op.f('uq_agencies_code'))
+    )
+    op.create_table('archive_pdf_info',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('level', sa.String(length=8), nullable=False),
+    sa.Column('verifiable_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('limiting_subject', sa.String(length=500), nullable=False),
+    sa.Column('signatures', sa.Integer(), nullable=False),
+    sa.Column('document_timestamps', sa.Integer(), nullable=False),
+    sa.Column('computed_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_archive_pdf_info'))
     )
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -94,6 +104,26 @@ def upgrade() -> None:
     sa.Column('last_anchor_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
     )
+    op.create_table('archive_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('previous_sha256', sa.String(length=64), nullable=False),
+    sa.Column('current_sha256', sa.String(length=64), nullable=False),
+    sa.Column('previous_verifiable_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verifiable_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('refreshed_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_archive_versions_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_archive_versions'))
+    )
+    with op.batch_alter_table('archive_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_archive_versions_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_archive_versions_current_sha256'), ['current_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_archive_versions_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_archive_versions_previous_sha256'), ['previous_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_archive_versions_record_id'), ['record_id'], unique=False)
+
     op.create_table('incoming_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -486,6 +516,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_incoming_documents_agency_id'))
 
     op.drop_table('incoming_documents')
+    with op.batch_alter_table('archive_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_archive_versions_record_id'))
+        batch_op.drop_index(batch_op.f('ix_archive_versions_previous_sha256'))
+        batch_op.drop_index(batch_op.f('ix_archive_versions_kind'))
+        batch_op.drop_index(batch_op.f('ix_archive_versions_current_sha256'))
+        batch_op.drop_index(batch_op.f('ix_archive_versions_agency_id'))
+
+    op.drop_table('archive_versions')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_object_id'))
@@ -500,5 +538,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificates_serial'))
 
     op.drop_table('certificates')
+    op.drop_table('archive_pdf_info')
     op.drop_table('agencies')
     # ### end Alembic commands ###
