@@ -17,9 +17,10 @@ class NotMigrated(RuntimeError):
     pass
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:
+    """An Alembic configuration for ``url`` (the node's migrations unless another script location is given)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

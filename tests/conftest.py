@@ -28,31 +28,11 @@ def artifacts_dir() -> Path:
 
 
 # ---- a live node: dev PKI, demo agencies, CRL/OCSP/TSA served over real HTTP ------------------------------
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+from docexchange.netutil import free_port, wait_http  # noqa: E402,F401  (re-exported for the tests)
 
 
 @dataclass

@@ -199,8 +199,14 @@ class RecallIn(Schema):
 @bp.doc(summary="Recall an issued document (BussinessDocType 1; recipients answer 15/16); clerk, seal PIN",
         security="BearerAuth")
 def recall(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
+    return _send_order(doc_id, json_data, "recall")
+
+
+def _send_order(doc_id: str, json_data: dict[str, str], order: str) -> dict[str, object]:
+    """Recall or update order for an issued document: checked, signed with the seal and queued in one
+    transaction."""
     from ..exchange.engine import exchange_deps_for
-    from ..exchange.service import queue_recall
+    from ..exchange.service import queue_recall, queue_update
     from ..node_signing import node_signing
 
     p = require("clerk")
@@ -211,7 +217,11 @@ def recall(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
         assert agency is not None
         _require_issued(doc)
         seal = node_signing(svc).seal_identity(agency, json_data["pin"])
-        queue_recall(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"])
+        if order == "recall":
+            queue_recall(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"])
+        else:
+            queue_update(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"],
+                         json_data.get("subject"))
         return _out(doc)
 
 
@@ -227,20 +237,7 @@ class UpdateIn(Schema):
 @bp.doc(summary="Send corrected metadata to the recipients (BussinessDocType 2; they answer 15/16); clerk, seal PIN",
         security="BearerAuth")
 def send_update(doc_id: str, json_data: dict[str, str]) -> dict[str, object]:
-    from ..exchange.engine import exchange_deps_for
-    from ..exchange.service import queue_update
-    from ..node_signing import node_signing
-
-    p = require("clerk")
-    svc = services()
-    with svc.db.transaction() as s:
-        doc = service.get_document(s, p, doc_id, lock=True)
-        agency = s.get(Agency, doc.agency_id)
-        assert agency is not None
-        _require_issued(doc)
-        seal = node_signing(svc).seal_identity(agency, json_data["pin"])
-        queue_update(s, exchange_deps_for(svc), doc, seal, p.username, json_data["reason"], json_data.get("subject"))
-        return _out(doc)
+    return _send_order(doc_id, json_data, "update")
 
 
 @bp.get("/registers/outgoing")

@@ -510,13 +510,18 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
     return outcome
 
 
+def _order_target(s: Session, agency: Agency, inc: IncomingDocument) -> IncomingDocument | None:
+    """The document in force that a recall or update order from the same sender refers to."""
+    return s.execute(select(IncomingDocument).where(
+        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
+        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
+        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled", "replaced")))).scalars().first()
+
+
 def _apply_revoke(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, owner: str) -> str:
     """BussinessDocType 1: the sender recalls a document. Remove it from the working views (kept for the
     ledger) and answer 15 (agreed), or 16 when there is nothing to recall."""
-    target = s.execute(select(IncomingDocument).where(
-        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
-        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
-        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled")))).scalars().first()
+    target = _order_target(s, agency, inc)
     inc.status = "completed"
     if target is None:
         queue_status(s, deps, inc, "16", "Không có văn bản tương ứng để thu hồi", owner)
@@ -532,10 +537,7 @@ def _apply_revoke(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingD
 def _apply_update(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, owner: str) -> str:
     """BussinessDocType 2: corrected metadata for a document received earlier. Apply it and answer 15, or 16
     when there is no such document here."""
-    target = s.execute(select(IncomingDocument).where(
-        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
-        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
-        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled")))).scalars().first()
+    target = _order_target(s, agency, inc)
     inc.status = "completed"
     if target is None:
         queue_status(s, deps, inc, "16", "Không có văn bản tương ứng để cập nhật", owner)

@@ -8,15 +8,13 @@ from alembic import command
 from alembic.config import Config
 
 from docexchange.db import Database
+from docexchange.migrate import alembic_config as node_alembic_config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
+    return node_alembic_config(url, MIGRATIONS)
 
 
 def migrate(db: Database) -> None:
