@@ -407,7 +407,7 @@ def normalize_document(
     scans. ``timeout`` bounds an office conversion (the pool's default otherwise)."""
     out_dir = Path(tempfile.mkdtemp(prefix="docexchange-norm-")) if out_dir is None else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = Path(filename).stem or "document"
+    stem = _safe_stem(filename)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
     try:
         src = _materialize(source, work / "input", limits)
@@ -447,6 +447,16 @@ def normalize_document(
         return NormalizedDocument(dst, kind, _claims_pdfa(dst), False, pages, [], [], notes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _safe_stem(filename: str) -> str:
+    """The output file's stem from an untrusted name: its last component, without NUL/control characters
+    (``open`` refuses NUL) and short enough for any filesystem (255 bytes per name)."""
+    name = "".join(c for c in filename.replace("\\", "/") if c >= " " and c != "\x7f")
+    stem = Path(name).stem.strip()
+    while len(stem.encode()) > 120:
+        stem = stem[:-1]
+    return stem if stem not in ("", ".", "..") else "document"
 
 
 def _materialize(source: Path | str | bytes | BinaryIO, target: Path, limits: Limits) -> Path:

@@ -147,6 +147,8 @@ def edxml_cases() -> dict[str, Callable[[], bytes]]:
         "quadratic_blowup": lambda: edoc(prolog=QUADRATIC, subject="&a;" * 2000),
         "deep_nesting": lambda: edoc(extra_header="<a>" * 100_000 + "</a>" * 100_000),
         "giant_attribute": lambda: edoc(extra_header=f'<X a="{"A" * (8 << 20)}"/>'),
+        "giant_comment": lambda: edoc(extra_header="<!--" + "C" * (8 << 20) + "-->"),
+        "giant_tag_name": lambda: edoc(extra_header="<" + "T" * (8 << 20) + "/>"),
         "many_attributes": lambda: edoc(extra_header="<X " + " ".join(f'a{i}="1"' for i in range(50_000)) + "/>"),
         "giant_text": lambda: edoc(subject="B" * (6 << 20)),
         "many_elements": lambda: edoc(extra_header="<e/>" * 150_000),
@@ -290,6 +292,8 @@ def pdf_cases() -> dict[str, Callable[[], tuple[bytes, str]]]:
         "traversal_name": lambda: (small_pdf(), f"../../{MARK}-upload.pdf"),
         "absolute_name": lambda: (small_pdf(), f"/tmp/{MARK}-upload.pdf"),
         "nul_name": lambda: (small_pdf(), f"{MARK}\x00.pdf"),
+        "long_name": lambda: (small_pdf(), "Quyết định " * 40 + ".pdf"),
+        "backslash_name": lambda: (small_pdf(), f"..\\..\\{MARK}-win.pdf"),
     }
 
 
