@@ -20,7 +20,7 @@ import img2pdf
 import pikepdf
 from PIL import Image
 
-from docexchange.errors import BadInput, TooLarge
+from docexchange.errors import BadInput, TooLarge, scrub_paths
 from docexchange.formats.office import IMPORT_FILTERS, OfficePool, get_office_pool
 from docexchange.formats.text import Normalization
 
@@ -137,7 +137,7 @@ def check_zip_container(path: Path, limits: Limits = LIMITS) -> None:
         raise BadInput(f"The document container is damaged: {exc}", "Tệp văn bản bị hỏng",
                        code="damaged_file") from exc
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        raise BadInput(f"The document container cannot be read: {exc}", "Không đọc được tệp văn bản",
+        raise BadInput(f"The document container cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp văn bản",
                        code="damaged_file") from exc
 
 
@@ -269,18 +269,18 @@ def clean_pdf(src: Path, dst: Path) -> tuple[bool, list[str], list[str]]:
                        "Từ chối tệp PDF được mã hóa: hãy gỡ bỏ mật khẩu bảo vệ rồi gửi lại",
                        code="encrypted_pdf") from exc
     except pikepdf.PdfError as exc:
-        raise BadInput(f"The PDF cannot be read: {exc}", "Không đọc được tệp PDF",
+        raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                        code="damaged_file") from exc
     with pdf:
         if pdf.is_encrypted:
             raise BadInput("Encrypted PDF refused: remove the encryption and send it again",
                            "Từ chối tệp PDF được mã hóa: hãy gỡ bỏ mã hóa rồi gửi lại", code="encrypted_pdf")
-        repairs = [str(w) for w in pdf.get_warnings()]
+        repairs = [scrub_paths(str(w)) for w in pdf.get_warnings()]
         try:
             if len(pdf.pages) == 0:
                 raise BadInput("The PDF has no pages", "Tệp PDF không có trang nào", code="damaged_file")
         except pikepdf.PdfError as exc:
-            raise BadInput(f"The PDF cannot be read: {exc}", "Không đọc được tệp PDF",
+            raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                            code="damaged_file") from exc
         removed = _clean(pdf)
         repairs += [str(w) for w in pdf.get_warnings()][len(repairs):]
@@ -319,7 +319,7 @@ def _image_pages(path: Path, limits: Limits) -> int:
                                    f"Trang ảnh {i + 1} quá lớn: {w}×{h} điểm ảnh", code="image_too_large")
             return int(pages)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadInput(f"The image cannot be read: {exc}", "Không đọc được tệp ảnh",
+        raise BadInput(f"The image cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp ảnh",
                        code="damaged_file") from exc
 
 

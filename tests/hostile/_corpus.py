@@ -268,6 +268,16 @@ def _raw_pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
+def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A PNG whose header declares width × height pixels (3.6 gigapixels) over a few hundred bytes of data."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = zlib.compress(b"\0" * (width + 1) * 4)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 def pdf_cases() -> dict[str, Callable[[], tuple[bytes, str]]]:
     """Named hostile document uploads: (bytes, claimed file name)."""
     return {
@@ -283,6 +293,8 @@ def pdf_cases() -> dict[str, Callable[[], tuple[bytes, str]]]:
         "zip_bomb_named_pdf": lambda: (docx_bomb(), "van-ban.pdf"),
         "zip_6000_entries": lambda: (many_entries_zip(), "a.docx"),
         "zip_declares_1gb": lambda: (lying_zip(1 << 30, "word/document.xml"), "a.docx"),
+        "png_pixel_bomb": lambda: (png_bomb(), "scan.png"),
+        "png_bomb_named_pdf": lambda: (png_bomb(), "scan.pdf"),
         "header_only": lambda: (b"%PDF-1.7\n", "a.pdf"),
         "empty": lambda: (b"", "a.pdf"),
         "exe_named_pdf": lambda: (b"MZ\x90\x00" + b"\x00" * 4000, "a.pdf"),

@@ -50,7 +50,7 @@ def check(data: bytes, filename: str, out: Path, label: str) -> NormalizedDocume
 
 REFUSED = {  # name → the error code family a clear refusal carries
     "zip_bomb_as_docx": "zip", "zip_bomb_named_pdf": "zip", "zip_6000_entries": "",
-    "zip_declares_1gb": "", "empty": "", "exe_named_pdf": "", "html_named_pdf": "", "null_bytes": "",
+    "zip_declares_1gb": "", "png_pixel_bomb": "", "png_bomb_named_pdf": "", "empty": "", "exe_named_pdf": "", "html_named_pdf": "", "null_bytes": "",
 }
 
 
