@@ -48,9 +48,10 @@ def check(data: bytes, filename: str, out: Path, label: str) -> NormalizedDocume
     return result
 
 
-REFUSED = {  # name → the error code family a clear refusal carries
-    "zip_bomb_as_docx": "zip", "zip_bomb_named_pdf": "zip", "zip_6000_entries": "",
-    "zip_declares_1gb": "", "png_pixel_bomb": "", "png_bomb_named_pdf": "", "empty": "", "exe_named_pdf": "", "html_named_pdf": "", "null_bytes": "",
+REFUSED = {  # name → the error code family a clear refusal carries ("" = any refusal)
+    "zip_bomb_as_docx": "zip", "zip_bomb_named_pdf": "zip", "zip_6000_entries": "", "zip_declares_1gb": "",
+    "png_pixel_bomb": "", "png_bomb_named_pdf": "", "empty": "", "exe_named_pdf": "", "html_named_pdf": "",
+    "null_bytes": "",
 }
 
 

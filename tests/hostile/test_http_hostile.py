@@ -182,7 +182,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
     admin = {"Authorization": "Bearer hostile-admin"}
     creds = {}
     for code in ("000.00.00.G09", "000.00.00.H41", "000.00.00.H40"):
-        assert c.post("/registerAgency", headers=admin, json={"code": code, "name": f"Cơ quan {code}"}).status_code == 200
+        r = c.post("/registerAgency", headers=admin, json={"code": code, "name": f"Cơ quan {code}"})
+        assert r.status_code == 200, r.get_data(as_text=True)
         r = c.post("/admin/systems", headers=admin, json={"agencyCode": code})
         creds[code] = (r.get_json()["systemId"], r.get_json()["secret"])
     # a private document between two other agencies: its id and subject must never leak to H40
