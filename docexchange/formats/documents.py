@@ -268,7 +268,7 @@ def clean_pdf(src: Path, dst: Path) -> tuple[bool, list[str], list[str]]:
         raise BadInput("Encrypted PDF refused: remove the password protection and send it again",
                        "Từ chối tệp PDF được mã hóa: hãy gỡ bỏ mật khẩu bảo vệ rồi gửi lại",
                        code="encrypted_pdf") from exc
-    except pikepdf.PdfError as exc:
+    except pikepdf.PikepdfError as exc:  # PdfError and qpdf's runtime errors (e.g. "/Count is wrong …")
         raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                        code="damaged_file") from exc
     with pdf:
@@ -279,7 +279,7 @@ def clean_pdf(src: Path, dst: Path) -> tuple[bool, list[str], list[str]]:
         try:
             if len(pdf.pages) == 0:
                 raise BadInput("The PDF has no pages", "Tệp PDF không có trang nào", code="damaged_file")
-        except pikepdf.PdfError as exc:
+        except pikepdf.PikepdfError as exc:
             raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                            code="damaged_file") from exc
         removed = _clean(pdf)
@@ -296,7 +296,7 @@ def _claims_pdfa(path: Path) -> bool:
         with pikepdf.open(path) as pdf:
             meta = pdf.open_metadata()
             return bool(meta.get("pdfaid:part")) and "/OutputIntents" in pdf.Root
-    except pikepdf.PdfError:
+    except pikepdf.PikepdfError:
         return False
 
 
