@@ -74,7 +74,7 @@ def _loop(target: str, seconds: float, rng: random.Random, one: Callable[[random
 
 
 def run(quick: bool = False, seconds: float | None = None, seed: int = 20261123) -> list[dict[str, Any]]:
-    """``seconds`` per target (default 10 quick, 120 full)."""
+    """``seconds`` per target (default 8 quick, 120 full)."""
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     logging.getLogger("docexchange").setLevel(logging.CRITICAL)
     from docexchange.axis.edxml import parse_package
@@ -86,7 +86,7 @@ def run(quick: bool = False, seconds: float | None = None, seed: int = 20261123)
     from tests.hostile._guard import bounded
     from tests.validation import helpers as h
 
-    per = seconds if seconds is not None else (10.0 if quick else 120.0)
+    per = seconds if seconds is not None else (8.0 if quick else 120.0)
     rng = random.Random(seed)
     edxml = C.edxml_cases()
     edxml.pop("zip_bomb_attachment")  # 5 s to build; the tests run it once
