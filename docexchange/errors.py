@@ -78,3 +78,12 @@ class Unavailable(DomainError):
     status = 503
     code = "unavailable"
     title = "Service unavailable"
+
+
+_PATH = __import__("re").compile(r"(?:[A-Za-z]:)?(?:[/\\][^\s/\\:'\"()]+)+[/\\]")
+
+
+def scrub_paths(message: str) -> str:
+    """A library's error text without the server's directories (``/tmp/x/.work-1/input: bad`` → ``input: bad``):
+    error bodies go to callers, who have no business learning the server's file layout."""
+    return _PATH.sub("", message)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from PIL import Image, ImageChops, ImageSequence, UnidentifiedImageError
 
-from ..errors import BadInput
+from ..errors import BadInput, scrub_paths
 
 MIN_DPI = 200
 MAX_PAGES = 1000
@@ -84,6 +84,7 @@ def sniff(head: bytes) -> str | None:
 
 
 def _corrupt(index: int, detail: str) -> BadInput:
+    detail = scrub_paths(detail)
     return BadInput(f"scan file {index + 1} cannot be read ({detail}); scan the original again",
                     f"không đọc được tệp quét thứ {index + 1} ({detail}); vui lòng quét lại bản chính",
                     code="scan_corrupt")

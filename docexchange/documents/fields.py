@@ -118,6 +118,20 @@ def _cluster(line: list[Word], anchor: Word, max_gap: float = 25.0) -> list[Word
 
 
 def add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
+    """``_add_issue_fields``, with pypdf's failures on a damaged draft (KeyError '/Size', IndexError, …: any
+    exception from a third-party parser on untrusted bytes) turned into a clear refusal instead of a 500."""
+    from ..errors import BadInput
+
+    try:
+        return _add_issue_fields(pdf, font_size=font_size)
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise BadInput(f"The PDF cannot be read: {type(exc).__name__}", "Không đọc được tệp PDF",
+                       code="damaged_file") from exc
+
+
+def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
     """Add empty read-only text fields for the number (after "Số:") and the date line ("…, ngày … tháng …
     năm …") on page 1. When the draft has no such placeholders, the fields go to the Decree 30 positions
     (number under the agency name on the left, date on the right, both under the header)."""

@@ -20,7 +20,7 @@ import img2pdf
 import pikepdf
 from PIL import Image
 
-from docexchange.errors import BadInput, TooLarge
+from docexchange.errors import BadInput, TooLarge, scrub_paths
 from docexchange.formats.office import IMPORT_FILTERS, OfficePool, get_office_pool
 from docexchange.formats.text import Normalization
 
@@ -137,7 +137,7 @@ def check_zip_container(path: Path, limits: Limits = LIMITS) -> None:
         raise BadInput(f"The document container is damaged: {exc}", "Tệp văn bản bị hỏng",
                        code="damaged_file") from exc
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        raise BadInput(f"The document container cannot be read: {exc}", "Không đọc được tệp văn bản",
+        raise BadInput(f"The document container cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp văn bản",
                        code="damaged_file") from exc
 
 
@@ -268,19 +268,19 @@ def clean_pdf(src: Path, dst: Path) -> tuple[bool, list[str], list[str]]:
         raise BadInput("Encrypted PDF refused: remove the password protection and send it again",
                        "Từ chối tệp PDF được mã hóa: hãy gỡ bỏ mật khẩu bảo vệ rồi gửi lại",
                        code="encrypted_pdf") from exc
-    except pikepdf.PdfError as exc:
-        raise BadInput(f"The PDF cannot be read: {exc}", "Không đọc được tệp PDF",
+    except pikepdf.PikepdfError as exc:  # PdfError and qpdf's runtime errors (e.g. "/Count is wrong …")
+        raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                        code="damaged_file") from exc
     with pdf:
         if pdf.is_encrypted:
             raise BadInput("Encrypted PDF refused: remove the encryption and send it again",
                            "Từ chối tệp PDF được mã hóa: hãy gỡ bỏ mã hóa rồi gửi lại", code="encrypted_pdf")
-        repairs = [str(w) for w in pdf.get_warnings()]
+        repairs = [scrub_paths(str(w)) for w in pdf.get_warnings()]
         try:
             if len(pdf.pages) == 0:
                 raise BadInput("The PDF has no pages", "Tệp PDF không có trang nào", code="damaged_file")
-        except pikepdf.PdfError as exc:
-            raise BadInput(f"The PDF cannot be read: {exc}", "Không đọc được tệp PDF",
+        except pikepdf.PikepdfError as exc:
+            raise BadInput(f"The PDF cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp PDF",
                            code="damaged_file") from exc
         removed = _clean(pdf)
         repairs += [str(w) for w in pdf.get_warnings()][len(repairs):]
@@ -296,7 +296,7 @@ def _claims_pdfa(path: Path) -> bool:
         with pikepdf.open(path) as pdf:
             meta = pdf.open_metadata()
             return bool(meta.get("pdfaid:part")) and "/OutputIntents" in pdf.Root
-    except pikepdf.PdfError:
+    except pikepdf.PikepdfError:
         return False
 
 
@@ -319,7 +319,7 @@ def _image_pages(path: Path, limits: Limits) -> int:
                                    f"Trang ảnh {i + 1} quá lớn: {w}×{h} điểm ảnh", code="image_too_large")
             return int(pages)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadInput(f"The image cannot be read: {exc}", "Không đọc được tệp ảnh",
+        raise BadInput(f"The image cannot be read: {scrub_paths(str(exc))}", "Không đọc được tệp ảnh",
                        code="damaged_file") from exc
 
 
@@ -407,7 +407,7 @@ def normalize_document(
     scans. ``timeout`` bounds an office conversion (the pool's default otherwise)."""
     out_dir = Path(tempfile.mkdtemp(prefix="docexchange-norm-")) if out_dir is None else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = Path(filename).stem or "document"
+    stem = _safe_stem(filename)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
     try:
         src = _materialize(source, work / "input", limits)
@@ -447,6 +447,16 @@ def normalize_document(
         return NormalizedDocument(dst, kind, _claims_pdfa(dst), False, pages, [], [], notes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _safe_stem(filename: str) -> str:
+    """The output file's stem from an untrusted name: its last component, without NUL/control characters
+    (``open`` refuses NUL) and short enough for any filesystem (255 bytes per name)."""
+    name = "".join(c for c in filename.replace("\\", "/") if c >= " " and c != "\x7f")
+    stem = Path(name).stem.strip()
+    while len(stem.encode()) > 120:
+        stem = stem[:-1]
+    return stem if stem not in ("", ".", "..") else "document"
 
 
 def _materialize(source: Path | str | bytes | BinaryIO, target: Path, limits: Limits) -> Path:

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -761,7 +762,8 @@ def _finish_attachment(
         except XmlRejected as e:
             ctx.issue(e.code, f"attachment {name!r}: {e.en}", f"tệp {name!r}: {e.vi}")
             return ParsedAttachment(cid, name, ctype, 0, "", zipped, False, None)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError,
+                zlib.error) as e:  # ValueError: a header offset pointing before the file; zlib: bad deflate data
             ctx.issue(
                 "M.Attachment-Zip",
                 f"attachment {name!r}: broken zip ({e})",

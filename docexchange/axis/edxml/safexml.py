@@ -253,6 +253,7 @@ class _Handler:
         self.depth = 0
         self.elements = 0
         self.header_chars = 0
+        self.events = 0  # handler calls so far: a long stretch of input without one is one giant token
         self.attachments = 0
         self.hash = hashlib.sha256()
         self.doc = ExcC14N(self.hash.update if c14n_sink is None else self._tee(c14n_sink))
@@ -300,6 +301,10 @@ class _Handler:
                 f"more than {self.limits.max_elements} XML elements",
                 f"quá {self.limits.max_elements} phần tử XML",
             )
+        self.events += 1
+        if attrs:  # attribute text counts as header text (a giant attribute is no cheaper than giant text)
+            self.header_chars += sum(len(k) + len(v) for k, v in attrs.items())
+            self._check_header()
         ns, local, prefix = _split(name)
         split_attrs = [(*_split(k), v) for k, v in attrs.items()]
         node = Node(ns, local, prefix, {k.split(_SEP)[1] if _SEP in k else k: v for k, v in attrs.items()})
@@ -332,6 +337,7 @@ class _Handler:
             self.b64 = _B64Writer(self.limits.max_attachment_bytes, self._opener())
 
     def end(self, name: str) -> None:
+        self.events += 1
         node = self.stack.pop()
         self.depth -= 1
         if self.si is not None:
@@ -350,6 +356,7 @@ class _Handler:
             self.b64 = None
 
     def chars(self, data: str) -> None:
+        self.events += 1
         if not self.stack:
             return
         if self.si is not None:
@@ -362,13 +369,16 @@ class _Handler:
         if not self.decode_payloads and self.stack[-1].local == "ContentTransferEncoded":
             return
         self.header_chars += len(data)
+        self._check_header()
+        self.stack[-1].text_parts.append(data)
+
+    def _check_header(self) -> None:
         if self.header_chars > self.limits.max_header_chars:
             raise XmlRejected(
                 "R.Header-Size",
                 f"more than {self.limits.max_header_chars} characters of header text",
                 f"phần đầu gói tin quá {self.limits.max_header_chars} ký tự",
             )
-        self.stack[-1].text_parts.append(data)
 
 
 def _handler_pi(handler: _Handler, target: str, data: str) -> None:
@@ -421,6 +431,7 @@ def read_xml(
     p.SkippedEntityHandler = _forbid_dtd  # type: ignore[assignment]
     decoder = None
     total = 0
+    stalled = 0
     first = True
     try:
         for chunk in chunks:
@@ -446,7 +457,16 @@ def read_xml(
                         f"invalid UTF-8 near byte {total - len(chunk) + e.start}",
                         f"mã UTF-8 không hợp lệ gần byte {total - len(chunk) + e.start}",
                     ) from None
+            events = handler.events
             p.Parse(chunk, False)
+            # expat keeps a start tag (all its attributes) or a comment in memory until it ends: bound that
+            stalled = stalled + len(chunk) if handler.events == events else 0
+            if stalled > limits.max_header_chars + CHUNK:
+                raise XmlRejected(
+                    "R.Header-Size",
+                    f"one XML token (tag, attribute or comment) longer than {limits.max_header_chars} bytes",
+                    f"một thành phần XML (thẻ, thuộc tính hoặc chú thích) dài quá {limits.max_header_chars} byte",
+                )
         if decoder is not None:
             try:
                 decoder.decode(b"", final=True)
