@@ -9,7 +9,7 @@ from typing import Any
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Response, g, request
+from flask import Response, g
 
 from .config import Settings
 from .errors import DomainError
@@ -108,16 +108,12 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     from .web import register_web
 
     register_web(app)
-    log.info("docexchange node ready: %s", request_summary(settings))
+    log.info("docexchange node ready: %s", settings_summary(settings))
     return app
 
 
-def request_summary(settings: Settings) -> str:
+def settings_summary(settings: Settings) -> str:
     return f"db={settings.database_url.split('@')[-1]} blobs={settings.blob_dir} url={settings.public_url}"
 
 
-def services_of(app: Any) -> Services:
-    return app.extensions["docexchange"]  # type: ignore[no-any-return]
-
-
-__all__ = ["create_app", "services_of", "problem_response", "request"]
+__all__ = ["create_app", "problem_response"]

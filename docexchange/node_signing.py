@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
@@ -160,6 +159,3 @@ def node_signing(svc: Services) -> NodeSigning:
             cached = svc.__dict__["_node_signing"] = NodeSigning(svc)
     return cached  # type: ignore[no-any-return]
 
-
-def cert_of(row_der: bytes) -> x509.Certificate:
-    return x509.load_der_x509_certificate(row_der)
