@@ -160,6 +160,8 @@ def test_clerk_creates_draft_lists_and_filters(web_app, password: str) -> None:
     assert "Quyết định thành lập tổ công tác" not in text(c.get("/documents?status=issued"))
     assert "Quyết định thành lập tổ công tác" not in text(c.get("/documents?to=2000-01-01"))
     assert "Quyết định thành lập tổ công tác" in text(c.get("/documents?from=2000-01-01"))
+    assert "Quyết định thành lập tổ công tác" in text(c.get("/documents?recipient=000.00.00.h41"))
+    assert "Quyết định thành lập tổ công tác" not in text(c.get("/documents?recipient=000.21.31.H41"))
 
 
 def test_new_document_form_lists_types_signers_recipients(web_app, password: str) -> None:

@@ -65,6 +65,9 @@ def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
         stmt = stmt.where(Document.status == args["status"])
     if (args.get("urgency") or "").isdigit() and int(args["urgency"]) in URGENCY:
         stmt = stmt.where(Document.urgency == int(args["urgency"]))
+    recipient = (args.get("recipient") or "").strip().upper()
+    if recipient:  # recipients are stored as a JSON list of agency codes
+        stmt = stmt.where(Document.recipients.contains(f'"{recipient}'))
     start, end = _parse_date(args.get("from")), _parse_date(args.get("to"))
     if start:
         stmt = stmt.where(Document.created_at >= datetime.combine(start, time(), VN))
@@ -83,7 +86,7 @@ def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
 @page("clerk", "admin", "signer")
 def outbox() -> str:
     p = _p()
-    args = {k: request.args.get(k, "") for k in ("status", "urgency", "from", "to", "page")}
+    args = {k: request.args.get(k, "") for k in ("status", "urgency", "recipient", "from", "to", "page")}
     rows, total = _filtered(p, args)
     pg = int(args["page"]) if args["page"].isdigit() and int(args["page"]) > 0 else 1
     return render_template("documents/list.html", rows=rows, total=total, args=args, statuses=STATUSES,
