@@ -291,23 +291,22 @@ def page_image(copy_id: str, page_no: int) -> Response:
 @bp.get("/copies/<copy_id>/pdf")
 @page("certifier")
 def pdf(copy_id: str) -> Response:
-    p = _p()
-    row = _load(p, copy_id)
-    if row.pdf_sha256 is None:
-        abort(404)
-    return send_file(services().blobs.path_for(row.pdf_sha256), mimetype="application/pdf",
-                     download_name=f"ban-sao-{row.code}.pdf")
+    row = _load(_p(), copy_id)
+    return _stored_pdf(row.pdf_sha256, f"ban-sao-{row.code}.pdf")
 
 
 @bp.get("/copies/<copy_id>/refusal-note")
 @page("certifier")
 def refusal_note(copy_id: str) -> Response:
-    p = _p()
-    row = _load(p, copy_id)
-    if row.refusal_note_sha256 is None:
+    row = _load(_p(), copy_id)
+    return _stored_pdf(row.refusal_note_sha256, f"tu-choi-{row.code}.pdf")
+
+
+def _stored_pdf(sha256: str | None, name: str) -> Response:
+    """A PDF of the record from the blob store, or 404 when the record has none."""
+    if sha256 is None:
         abort(404)
-    return send_file(services().blobs.path_for(row.refusal_note_sha256), mimetype="application/pdf",
-                     download_name=f"tu-choi-{row.code}.pdf")
+    return send_file(services().blobs.path_for(sha256), mimetype="application/pdf", download_name=name)
 
 
 @bp.get("/copies/<copy_id>/receipt")
