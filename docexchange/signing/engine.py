@@ -178,6 +178,9 @@ def http_timestamper(url: str, cert_req: bool = False, timeout: float = 15) -> T
     return _Stamper(url, timeout=timeout)
 
 
+_SIGN_LOCK = threading.RLock()
+
+
 class SigningEngine:
     """Shared, thread-safe after construction. Configure once per process:
 
@@ -209,6 +212,15 @@ class SigningEngine:
     def sign(self, input: str | Path | IO[bytes], output: str | Path | IO[bytes], key: KeyHandle,
              profile: Profile | str, level: Level | str = Level.B_LT,
              options: SignOptions | None = None) -> SignResult:
+        """One signature. Serialised per engine: the cached, lazily parsed asn1crypto certificates shared by
+        keys and appearances are not safe to parse from two threads at once (seen as "No field numbered 2 …
+        in this asn1crypto.x509.Extension" under concurrent issuance)."""
+        with _SIGN_LOCK:
+            return self._sign(input, output, key, profile, level, options)
+
+    def _sign(self, input: str | Path | IO[bytes], output: str | Path | IO[bytes], key: KeyHandle,
+              profile: Profile | str, level: Level | str = Level.B_LT,
+              options: SignOptions | None = None) -> SignResult:
         profile = Profile(profile)
         level = Level(level)
         opts = options or SignOptions()
