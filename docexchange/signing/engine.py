@@ -212,7 +212,7 @@ class SigningEngine:
     def sign(self, input: str | Path | IO[bytes], output: str | Path | IO[bytes], key: KeyHandle,
              profile: Profile | str, level: Level | str = Level.B_LT,
              options: SignOptions | None = None) -> SignResult:
-        """One signature. Serialised per engine: the cached, lazily parsed asn1crypto certificates shared by
+        """One signature. Serialised per process: the cached, lazily parsed asn1crypto certificates shared by
         keys and appearances are not safe to parse from two threads at once (seen as "No field numbered 2 …
         in this asn1crypto.x509.Extension" under concurrent issuance)."""
         with _SIGN_LOCK:
