@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -103,3 +107,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def wait_for_database(engine: Engine, timeout: float | None = None) -> None:
+    """Wait (bounded back-off) until the database accepts a connection, so that a process started while
+    PostgreSQL restarts comes up when it is back instead of dying (gunicorn gives up on a worker that fails
+    to boot). ``timeout``: ``DOCEXCHANGE_DB_WAIT_SECONDS`` (default 60); past it, the last error is raised."""
+    limit = float(os.environ.get("DOCEXCHANGE_DB_WAIT_SECONDS", "60")) if timeout is None else timeout
+    deadline = time.monotonic() + limit
+    delay = 0.2
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except OperationalError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logging.getLogger("docexchange.db").warning(
+                "database %s not reachable yet (%s); retrying in %.1f s",
+                engine.url.render_as_string(hide_password=True), str(exc.orig).strip().splitlines()[0], delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -39,6 +39,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def require_current(engine: Engine) -> None:
+    from .db import wait_for_database
+
+    wait_for_database(engine)
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise NotMigrated(

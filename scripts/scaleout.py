@@ -90,6 +90,7 @@ class NodeInfo:
     dir: Path
     database_url: str
     env: dict[str, str]
+    extra_env: dict[str, str] = field(default_factory=dict)  # DOCEXCHANGE_* settings of this node's processes
 
 
 @dataclass
@@ -108,8 +109,17 @@ class Deployment:
         from docexchange.config import Settings
 
         n = self.nodes[name]
-        return Settings.from_env(instance_dir=n.dir, database_url=n.database_url, blob_dir=n.dir / "blobs",
-                                 certs_dir=n.dir / "certs", public_url=n.url, hub_url=",".join(self.hub_urls))
+        saved = {k: os.environ.get(k) for k in n.extra_env}
+        os.environ.update(n.extra_env)  # the same settings as the node's own processes
+        try:
+            return Settings.from_env(instance_dir=n.dir, database_url=n.database_url, blob_dir=n.dir / "blobs",
+                                     certs_dir=n.dir / "certs", public_url=n.url, hub_url=",".join(self.hub_urls))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def procs_named(self, prefix: str) -> list[Proc]:
         return [p for p in self.procs if p.name.startswith(prefix)]
@@ -246,10 +256,13 @@ def drop_databases(pg_url: str, tag: str) -> None:
     admin.dispose()
 
 
-def prepare(pg_url: str, root: Path, tag: str = "dxscale", extra_agencies: int = 0) -> Deployment:
+def prepare(pg_url: str, root: Path, tag: str = "dxscale", extra_agencies: int = 0,
+            public_ports: dict[str, int] | None = None) -> Deployment:
     """Fresh databases ``<tag>_a``, ``<tag>_b`` (a copy of A: the CA-issued keys and directory rows, as in
     tests/exchange) and ``<tag>_hub``; dev PKI and demo data at A; BNV registered on the hub from A, Nghệ An
-    from B. ``extra_agencies`` registers that many more agency credentials on the hub (for bench/load.py)."""
+    from B. ``extra_agencies`` registers that many more agency credentials on the hub (for bench/load.py).
+    ``public_ports`` gives a node a public URL on another port than the one its web server binds (a proxy in
+    front of it: the chaos test cuts A's CRL/OCSP/TSA there)."""
     import sqlalchemy as sa
     from sqlalchemy import update
 
@@ -269,10 +282,12 @@ def prepare(pg_url: str, root: Path, tag: str = "dxscale", extra_agencies: int =
         shutil.rmtree(root)
     root.mkdir(parents=True)
     a_port, b_port = free_port(), free_port()
+    public = {"A": a_port, "B": b_port} | (public_ports or {})
     nodes = {
-        "A": NodeInfo("A", BNV, f"http://127.0.0.1:{a_port}", a_port, root / "a", _db_url(pg_url, f"{tag}_a"), {}),
-        "B": NodeInfo("B", NGHEAN, f"http://127.0.0.1:{b_port}", b_port, root / "b", _db_url(pg_url, f"{tag}_b"),
-                      {}),
+        "A": NodeInfo("A", BNV, f"http://127.0.0.1:{public['A']}", a_port, root / "a",
+                      _db_url(pg_url, f"{tag}_a"), {}),
+        "B": NodeInfo("B", NGHEAN, f"http://127.0.0.1:{public['B']}", b_port, root / "b",
+                      _db_url(pg_url, f"{tag}_b"), {}),
     }
     admin = _admin(pg_url)
     with admin.connect() as conn:
@@ -329,7 +344,8 @@ def start(dep: Deployment, *, hubs: int = 2, web: str = "gunicorn", web_workers:
     for n in dep.nodes.values():
         n.env = dict(base, DOCEXCHANGE_INSTANCE_DIR=str(n.dir), DOCEXCHANGE_CERTS_DIR=str(n.dir / "certs"),
                      DOCEXCHANGE_BLOB_DIR=str(n.dir / "blobs"), DOCEXCHANGE_PUBLIC_URL=n.url,
-                     DOCEXCHANGE_HUB_URL=",".join(dep.hub_urls), DOCEXCHANGE_DATABASE_URL=n.database_url)
+                     DOCEXCHANGE_HUB_URL=",".join(dep.hub_urls), DOCEXCHANGE_DATABASE_URL=n.database_url,
+                     **n.extra_env)
         if web == "gunicorn":
             args = [PY, "-m", "gunicorn", "--workers", str(web_workers), "--threads", str(web_threads),
                     "--bind", f"127.0.0.1:{n.port}", "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"]
@@ -338,7 +354,7 @@ def start(dep: Deployment, *, hubs: int = 2, web: str = "gunicorn", web_workers:
                           str(web_threads)]
         dep.procs.append(Proc(f"{n.name}-web", args, n.env, dep.root / f"{n.name}-web.log").start())
     for n in dep.nodes.values():
-        wait_http(f"{n.url}/healthz", 60)
+        wait_http(f"http://127.0.0.1:{n.port}/healthz", 60)
         for k in range(exchange_workers):
             start_worker(dep, n.name, k + 1, interval=interval, lease_seconds=lease_seconds, batch=batch)
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..axis.client import HubClient, HubError, HubUnavailable, IntegrityMismatch, ReceivedItem
@@ -358,8 +358,11 @@ def _receipt_lock(deps: ExchangeDeps, agency_id: int, doc_id: str) -> Iterator[b
             yield got
         finally:
             if got:
-                conn.execute(select(func.pg_advisory_unlock(7301, key)))
-                conn.commit()
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(7301, key)))
+                    conn.commit()
+                except DBAPIError as exc:  # the connection died (PostgreSQL restarted): so did its lock
+                    log.warning("advisory unlock of %s failed, the session's end released it: %s", doc_id, exc.orig)
 
 
 def receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, owner: str) -> str:
