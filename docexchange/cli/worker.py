@@ -25,15 +25,15 @@ def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, bat
     (database restarting, network down) is logged and retried with back-off up to 30 s; SIGTERM stops it."""
     import logging
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from ..exchange.engine import exchange_deps_for
-    from ..exchange.worker import run_worker_loop
+    from ..exchange.worker import backoff_delay, interruptible_sleep, log, run_worker_loop
     from ..migrate import require_current
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     svc = Services(Settings.from_env())
-    require_current(svc.db.engine)
-    deps = exchange_deps_for(svc)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     stopping = False
 
@@ -43,6 +43,23 @@ def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, bat
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    failures = 0
+    while True:  # a worker started while its database restarts waits for it (a wrong schema still exits)
+        try:
+            require_current(svc.db.engine)
+            deps = exchange_deps_for(svc)
+            break
+        except (OperationalError, InterfaceError, OSError):
+            if once:
+                raise
+            failures += 1
+            delay = backoff_delay(interval, failures)
+            log.exception("exchange worker waiting for the database (attempt %d); next try in %.1f s",
+                          failures, delay)
+            if interruptible_sleep(delay, lambda: stopping):
+                return
+    if failures:
+        log.warning("exchange worker recovered after %d failed passes", failures)
     run_worker_loop(deps, owner, once=once, interval=interval, send=not no_send, receive=not no_receive,
                     batch=batch, lease_seconds=lease_seconds, should_stop=lambda: stopping)
 
