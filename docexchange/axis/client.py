@@ -2,19 +2,28 @@
 
 Every request is HMAC-signed (``docexchange.axis.hub.signing``) with a fresh nonce, so retries are re-signed.
 All hub operations are idempotent (sends are deduplicated by the hub, acknowledgements repeat as no-ops), so
-every call retries connection errors and 502/503/504 with bounded exponential back-off."""
+every call retries connection errors and 502/503/504 with bounded exponential back-off.
+
+Clock skew: the hub refuses timestamps more than ±300 s from its own clock (``stale_request``) and sends its time
+back (``hub_epoch`` in the problem body, ``Date`` on every answer). On such a refusal the client learns its offset
+to that hub, logs a WARNING, and retries the call once with corrected timestamps; the offset is kept per hub URL for
+the whole process (``clock_offset``), so later calls are signed right the first time."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,6 +35,30 @@ from docexchange.axis.hub import signing
 CHUNK = 1024 * 1024
 RETRY_STATUS = {502, 503, 504}
 T = TypeVar("T")
+log = logging.getLogger("docexchange.axis.client")
+MAX_CLOCK_OFFSET = 10 * 365 * 86400  # an "offset" beyond ten years is garbage, not a clock to follow
+
+_offsets: dict[str, int] = {}  # base URL -> (hub time - local time) in seconds, learned from stale_request
+_offsets_lock = threading.Lock()
+
+
+def clock_offsets() -> dict[str, int]:
+    """The clock corrections this process has learned, per hub base URL (for health reports and logs)."""
+    with _offsets_lock:
+        return dict(_offsets)
+
+
+def _hub_epoch(exc: HubError) -> float | None:
+    """The hub's time from a stale_request refusal: ``hub_epoch`` in the body, else the ``Date`` header."""
+    raw = exc.problem.get("hub_epoch")
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+        return float(raw)
+    if exc.date:
+        try:
+            return parsedate_to_datetime(exc.date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return None
 
 
 class HubError(Exception):
@@ -38,11 +71,13 @@ class HubError(Exception):
         status: int | None = None,
         code: str | None = None,
         problem: dict[str, Any] | None = None,
+        date: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.problem = problem or {}
+        self.date = date  # the response's Date header (the hub's clock)
 
     @property
     def detail_vi(self) -> str | None:
@@ -212,15 +247,46 @@ class HubClient:
         self.max_backoff = max_backoff
         self.session = session or requests.Session()
 
+    # ------------------------------------------------------------------ clock
+    @property
+    def clock_offset(self) -> int:
+        """Seconds to add to the local clock to get the hub's (0 until a stale_request taught otherwise)."""
+        with _offsets_lock:
+            return _offsets.get(self.base_url, 0)
+
+    def _learn_offset(self, exc: HubError) -> bool:
+        """Take the hub's time from a stale_request refusal; False when it carries none usable."""
+        hub_epoch = _hub_epoch(exc)
+        if hub_epoch is None:
+            return False
+        offset = round(hub_epoch - time.time())
+        if abs(offset) > MAX_CLOCK_OFFSET:
+            log.error("hub at %s reported an implausible time (%r); not correcting", self.base_url, hub_epoch)
+            return False
+        with _offsets_lock:
+            previous = _offsets.get(self.base_url)
+            _offsets[self.base_url] = offset
+        if previous != offset:
+            log.warning("local clock is off by %+d s against the hub at %s; correcting; fix NTP",
+                        -offset, self.base_url)
+        return True
+
     # ------------------------------------------------------------------ plumbing
     def _headers(self, path: str, body_sha256: str) -> dict[str, str]:
-        return signing.signed_headers(self.secret, self.system_id, "POST", self._prefix + path, body_sha256)
+        return signing.signed_headers(self.secret, self.system_id, "POST", self._prefix + path, body_sha256,
+                                      timestamp=int(time.time()) + self.clock_offset)
 
     def _retrying(self, call: Callable[[], T]) -> T:
         attempt = 0
+        corrected = False
         while True:
             try:
                 return call()
+            except HubAuthError as exc:
+                # At most one clock correction per call: a hub (or forger) sending garbage times cannot loop us.
+                if corrected or exc.code != "stale_request" or not self._learn_offset(exc):
+                    raise
+                corrected = True
             except (requests.ConnectionError, requests.Timeout, HubUnavailable) as exc:
                 if isinstance(exc, HubUnavailable) and exc.status not in RETRY_STATUS:
                     raise
@@ -239,14 +305,16 @@ class HubClient:
             return
         problem: dict[str, Any] = {}
         try:
-            problem = resp.json()
+            body = resp.json()
+            problem = body if isinstance(body, dict) else {}
         except ValueError:
             pass
         message = f"hub {resp.status_code}: {problem.get('detail') or resp.reason}"
         if resp.status_code == 413 and not problem.get("code"):  # refused by the HTTP server itself
             problem = {"code": "too_large", "detail": "request too large"}
         cls = _BY_STATUS.get(resp.status_code, HubUnavailable if resp.status_code >= 500 else HubError)
-        raise cls(message, status=resp.status_code, code=problem.get("code"), problem=problem)
+        raise cls(message, status=resp.status_code, code=problem.get("code"), problem=problem,
+                  date=resp.headers.get("Date"))
 
     def _post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps({k: v for k, v in payload.items() if v is not None}).encode()
@@ -450,4 +518,5 @@ __all__ = [
     "IntegrityMismatch",
     "ReceivedItem",
     "SendReceipt",
+    "clock_offsets",
 ]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import time
 from urllib.parse import urlparse
 
 import click
@@ -69,26 +67,22 @@ def serve_cmd(host: str, port: int | None, no_hub: bool, workers: int, threads: 
     from waitress import serve
 
     from ..app import create_app
+    from ..exchange.worker import Supervisor
 
     settings = Settings.from_env()
     port = port or urlparse(settings.public_url).port or 8080
-    children: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor()
     exe = [sys.executable, "-m", "docexchange.cli"]
     if not no_hub:
         hub_port = urlparse(settings.hub_url).port or 8090
-        children.append(subprocess.Popen(exe + ["axis", "serve", "--host", host, "--port", str(hub_port)]))
+        supervisor.add("axis hub", exe + ["axis", "serve", "--host", host, "--port", str(hub_port)])
         click.echo(f"axis hub: {settings.hub_url}")
-    for _ in range(workers):
-        children.append(subprocess.Popen(exe + ["worker"]))
+    for i in range(workers):
+        supervisor.add(f"exchange worker {i + 1}", exe + ["worker"])
+    supervisor.start_thread()  # a child that dies (killed, crashed) is restarted with bounded back-off
 
     def _stop(*_: object) -> None:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop()
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
@@ -98,10 +92,7 @@ def serve_cmd(host: str, port: int | None, no_hub: bool, workers: int, threads: 
         serve(app, host=host, port=port, threads=threads, max_request_body_size=settings.max_upload_bytes + 65536,
               ident="docexchange")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        time.sleep(0.1)
+        supervisor.stop()
 
 
 @click.group("ledger")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
 
 import click
 
@@ -22,14 +21,19 @@ from ..services import Services
 @click.option("--lease-seconds", default=120, type=int, show_default=True,
               help="How long claimed rows stay reserved for this worker (a killed worker's rows wait this long).")
 def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, batch: int, lease_seconds: int) -> None:
-    """Run the exchange workers. Any number may run at once: they coordinate through the database."""
+    """Run the exchange workers. Any number may run at once: they coordinate through the database. A failed pass
+    (database restarting, network down) is logged and retried with back-off up to 30 s; SIGTERM stops it."""
+    import logging
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from ..exchange.engine import exchange_deps_for
-    from ..exchange.service import receive_pending, send_pending
+    from ..exchange.worker import backoff_delay, interruptible_sleep, log, run_worker_loop
     from ..migrate import require_current
 
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     svc = Services(Settings.from_env())
-    require_current(svc.db.engine)
-    deps = exchange_deps_for(svc)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     stopping = False
 
@@ -39,19 +43,25 @@ def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, bat
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    while not stopping:
-        busy = 0
-        if not no_send:
-            busy += send_pending(deps, owner, batch, lease_seconds)
-        if not no_receive:
-            counts = receive_pending(deps, owner)
-            busy += sum(v for k, v in counts.items() if k not in ("retry_later", "busy_elsewhere"))
-        if not no_send:
-            busy += send_pending(deps, owner, batch, lease_seconds)  # statuses produced by this pass go out at once
-        if once:
+    failures = 0
+    while True:  # a worker started while its database restarts waits for it (a wrong schema still exits)
+        try:
+            require_current(svc.db.engine)
+            deps = exchange_deps_for(svc)
             break
-        if not busy:
-            time.sleep(interval)
+        except (OperationalError, InterfaceError, OSError):
+            if once:
+                raise
+            failures += 1
+            delay = backoff_delay(interval, failures)
+            log.exception("exchange worker waiting for the database (attempt %d); next try in %.1f s",
+                          failures, delay)
+            if interruptible_sleep(delay, lambda: stopping):
+                return
+    if failures:
+        log.warning("exchange worker recovered after %d failed passes", failures)
+    run_worker_loop(deps, owner, once=once, interval=interval, send=not no_send, receive=not no_receive,
+                    batch=batch, lease_seconds=lease_seconds, should_stop=lambda: stopping)
 
 
 commands = [worker_cmd]

@@ -178,3 +178,54 @@ class HubProcess:
     def credentials(self, code: str, expires_at: str | None = None) -> tuple[str, str]:
         data = self.admin("POST", "/admin/systems", json={"agencyCode": code, "expiresAt": expires_at})
         return data["systemId"], data["secret"]
+
+
+class ThreadHub:
+    """A hub app served in-process on a loopback port (waitress), so a test can reach into its
+    ``HubService`` (e.g. swap its ``clock``). Shares nothing with ``HubProcess`` but the code."""
+
+    def __init__(self, workdir: Path, database_url: str | None = None) -> None:
+        from docexchange.axis.hub.app import create_hub_app
+        from docexchange.axis.hub.settings import HubSettings
+
+        self.settings = HubSettings(
+            database_url=database_url or f"sqlite:///{workdir / 'hub.db'}",
+            blob_dir=workdir / "hub-blobs",
+            admin_token=ADMIN_TOKEN,
+        )
+        self.app = create_hub_app(self.settings)
+        self.service = self.app.extensions["hub_service"]
+        self._server: Any = None
+        self.url = ""
+
+    def start(self) -> ThreadHub:
+        """Served by waitress, as in production (it keeps the app's own ``Date`` header)."""
+        import threading
+
+        from waitress.server import create_server
+
+        server = create_server(self.app, host="127.0.0.1", port=0, threads=4)
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.effective_port}"
+
+        def run() -> None:
+            try:
+                server.run()
+            except OSError:  # the socket closed under select() by stop()
+                if self._server is server:
+                    raise
+
+        threading.Thread(target=run, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def agency(self, code: str | None = None) -> tuple[str, str, str]:
+        """Register a fresh agency; returns (code, system_id, secret)."""
+        code = code or next_code()
+        self.service.register_agency(code, f"Cơ quan {code}")
+        system_id, secret = self.service.issue_credentials(code)
+        return code, system_id, secret

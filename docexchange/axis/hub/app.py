@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request, send_file
@@ -111,6 +112,12 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     def _unexpected(exc: Exception) -> Response:
         log.exception("hub error")
         return _problem(DomainError("Internal hub error", "Lỗi nội bộ của trục", code="internal", status=500))
+
+    @app.after_request
+    def _date_header(resp: Response) -> Response:
+        # The hub's clock on every answer (clients correct their HMAC timestamps from it, see client.py).
+        resp.headers["Date"] = format_datetime(service.clock().astimezone(UTC), usegmt=True)
+        return resp
 
     @app.before_request
     def _authenticate() -> None:

@@ -242,12 +242,17 @@ class HubService:
         now = self.clock()
         skew = abs(now.timestamp() - int(ts_raw))
         if skew > self.settings.clock_skew_seconds:
-            raise _unauthorized(
-                "stale_request",
+            # The hub's own time goes back in the body (as AWS does) so a client with a wrong clock can correct
+            # its timestamps and retry; replay protection is unaffected (window and nonces stay as they are).
+            raise Unauthorized(
                 f"Stale request: timestamp differs from hub time by {int(skew)} s "
                 f"(allowed ±{self.settings.clock_skew_seconds} s)",
                 f"Yêu cầu quá hạn: thời gian lệch {int(skew)} giây so với trục "
                 f"(cho phép ±{self.settings.clock_skew_seconds} giây)",
+                code="stale_request",
+                hub_time=now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                hub_epoch=int(now.timestamp()),
+                allowed_skew_seconds=self.settings.clock_skew_seconds,
             )
         with self.db.sessions() as s:
             row = s.execute(
