@@ -38,10 +38,12 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def require_current(engine: Engine) -> None:
+def require_current(engine: Engine, wait_seconds: float | None = None) -> None:
+    """Refuse a database that is not at the head revision, after waiting ``wait_seconds`` (default
+    ``DOCEXCHANGE_DB_WAIT_SECONDS``) for it to accept connections."""
     from .db import wait_for_database
 
-    wait_for_database(engine)
+    wait_for_database(engine, wait_seconds)
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise NotMigrated(

@@ -46,7 +46,7 @@ def worker_cmd(once: bool, interval: float, no_receive: bool, no_send: bool, bat
     failures = 0
     while True:  # a worker started while its database restarts waits for it (a wrong schema still exits)
         try:
-            require_current(svc.db.engine)
+            require_current(svc.db.engine, wait_seconds=0)  # this loop waits, and SIGTERM interrupts it
             deps = exchange_deps_for(svc)
             break
         except (OperationalError, InterfaceError, OSError):
