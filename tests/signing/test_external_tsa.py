@@ -210,6 +210,7 @@ def stub_tsa_app(db_url: str, tmp_path: Path) -> Iterator[tuple[Any, StubTsa]]:
     next(gen, None)
 
 
+@pytest.mark.slow  # a fresh node per backend (init ~9 s)
 def test_issue_with_tsa_down_is_503_and_changes_nothing(stub_tsa_app: tuple[Any, StubTsa], tmp_path: Path) -> None:
     app, stub = stub_tsa_app
     client, clerk, doc_id = _signed_draft(app, tmp_path)  # the person signature was time-stamped over HTTP
@@ -234,6 +235,7 @@ def test_issue_with_tsa_down_is_503_and_changes_nothing(stub_tsa_app: tuple[Any,
     assert r.get_json()["number"].startswith("01/") or r.get_json()["number"].startswith("1/")
 
 
+@pytest.mark.slow  # a fresh node per backend (init ~9 s)
 def test_signing_level_b_t_has_timestamps_and_no_dss(db_url: str, tmp_path: Path) -> None:
     gen = _app(tmp_path, db_url, signing_level="B-T")
     app = next(gen)
