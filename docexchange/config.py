@@ -17,6 +17,21 @@ def _env_int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"DOCEXCHANGE_{name} must be a number of seconds (got {raw!r})") from None
+
+
+SIGNING_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the node cannot run with (raised at start-up, before anything is served)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the node reads; see docs/configuration.md for each one."""
@@ -37,6 +52,19 @@ class Settings:
     offline_validation: bool = False
     hub_url: str = "http://127.0.0.1:8090"
     auto_register: bool = True
+    tsa_url: str = ""                 # empty: the node's in-process dev TSA
+    tsa_wait_seconds: float = 20.0    # how long signing keeps retrying an unreachable TSA
+    signing_level: str = "B-LT"       # PAdES level of every signature the node makes
+
+    def __post_init__(self) -> None:
+        if self.signing_level not in SIGNING_LEVELS:
+            raise ConfigError(f"DOCEXCHANGE_SIGNING_LEVEL must be one of {', '.join(SIGNING_LEVELS)} "
+                              f"(got {self.signing_level!r})")
+        if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
+            raise ConfigError(f"DOCEXCHANGE_TSA_URL must be an http:// or https:// URL, or empty for the "
+                              f"in-process dev TSA (got {self.tsa_url!r})")
+        if not 0 <= self.tsa_wait_seconds <= 3600:
+            raise ConfigError(f"DOCEXCHANGE_TSA_WAIT_SECONDS must be between 0 and 3600 (got {self.tsa_wait_seconds})")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +86,9 @@ class Settings:
             offline_validation=_env("OFFLINE_VALIDATION", "0") == "1",
             hub_url=_env("HUB_URL", "http://127.0.0.1:8090"),
             auto_register=_env("AUTO_REGISTER", "1") != "0",
+            tsa_url=_env("TSA_URL", "").strip(),
+            tsa_wait_seconds=_env_float("TSA_WAIT_SECONDS", 20.0),
+            signing_level=_env("SIGNING_LEVEL", "B-LT").strip().upper(),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -15,7 +15,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
+from pyhanko.sign.timestamps import TimeStamper
 
+from .config import Settings
 from .models import Agency, User
 from .pki.ca import ALL_CAS, Identity
 from .pki.responders import build_crl, build_ocsp_response
@@ -27,6 +29,8 @@ from .signing import (
     SigningEngine,
     SignOptions,
     SignResult,
+    WaitingTimeStamper,
+    http_timestamper,
 )
 from .signing.keys import CachedKeySigner
 from .signing.revocation import http_crl, http_ocsp
@@ -34,15 +38,26 @@ from .signing.revocation import http_crl, http_ocsp
 Box = tuple[float, float, float, float]
 
 
+def node_timestamper(svc: Services, settings: Settings) -> TimeStamper:
+    """``DOCEXCHANGE_TSA_URL`` over HTTP with the ``DOCEXCHANGE_TSA_WAIT_SECONDS`` retry policy, or the node's
+    in-process dev TSA when the URL is empty."""
+    if not settings.tsa_url:
+        return InProcessTimeStamper(svc.tsa)
+    per_try = max(1.0, min(10.0, settings.tsa_wait_seconds))
+    return WaitingTimeStamper(http_timestamper(settings.tsa_url, timeout=per_try), settings.tsa_wait_seconds,
+                              name=settings.tsa_url)
+
+
 class NodeSigning:
-    """Implements the ``Signing`` protocols of documents and copies on top of ``SigningEngine``."""
+    """Implements the ``Signing`` protocols of documents and copies on top of ``SigningEngine``. ``settings``
+    overrides the node's for the signing settings (TSA, level); tests use it."""
 
-    level = "B-LT"
-
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, settings: Settings | None = None) -> None:
+        cfg = settings or svc.settings
         self.svc = svc
+        self.level: str = cfg.signing_level
         self.prefix = svc.settings.public_url.rstrip("/") + "/pki/"
-        self.engine = SigningEngine(timestamper=InProcessTimeStamper(svc.tsa), trust_roots=svc.ca.anchors(),
+        self.engine = SigningEngine(timestamper=node_timestamper(svc, cfg), trust_roots=svc.ca.anchors(),
                                     ocsp_fetch=self._ocsp, crl_fetch=self._crl, image_loader=svc.blobs.get_bytes)
         self.resolver = KeyResolver(certs_dir=svc.settings.certs_dir)
         self._ca_subjects = {svc.ca.cert(n).subject for n in ALL_CAS}

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
-from ..errors import DomainError
+from ..errors import DomainError, scrub_paths
 from .appearance import ImageStampStyle, TextLinesStampStyle
 from .errors import BadInput, SigningFailed
 from .images import StampImage, prepare_stamp_image
@@ -176,6 +177,49 @@ def http_timestamper(url: str, cert_req: bool = False, timeout: float = 15) -> T
             return nonce, (req if cert_req else _without_cert_req(req))
 
     return _Stamper(url, timeout=timeout)
+
+
+class WaitingTimeStamper(TimeStamper):
+    """Retries another ``TimeStamper`` (e.g. ``http_timestamper``) with a short back-off for up to ``wait_s``
+    seconds, then raises ``TsaUnavailable`` (503, code ``tsa_unavailable``). Every attempt is a fresh request
+    with a fresh nonce and pyHanko's own response checks (status granted, nonce echoed); an unreachable TSA, an
+    HTTP error and a garbage answer all count as failed attempts. See docs/decisions.md, "TSA wait policy"."""
+
+    def __init__(self, inner: TimeStamper, wait_s: float, *, name: str = "", first_delay: float = 0.2,
+                 max_delay: float = 2.0) -> None:
+        super().__init__(include_nonce=True)
+        self.inner = inner
+        self.wait_s = max(0.0, wait_s)
+        self.name = name
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        import asyncio
+
+        from .errors import TsaUnavailable
+
+        deadline = time.monotonic() + self.wait_s
+        delay = self.first_delay
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self.inner.async_timestamp(message_digest, md_algorithm)
+            except Exception as exc:  # I/O, HTTP status, content type, ASN.1 garbage, refused, bad nonce
+                last = exc
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, self.max_delay)
+        where = f" ({self.name})" if self.name else ""
+        reason = scrub_paths(f"{type(last).__name__}: {last}")
+        raise TsaUnavailable(
+            f"The time-stamping server{where} could not be reached or gave no valid answer within "
+            f"{self.wait_s:g} s ({attempts} attempts; last error {reason}). Nothing was signed; try again later.",
+            f"Không kết nối được máy chủ cấp dấu thời gian{where} hoặc máy chủ không trả lời hợp lệ trong "
+            f"{self.wait_s:g} giây ({attempts} lần thử). Chưa ký gì; vui lòng thử lại sau.")
 
 
 _SIGN_LOCK = threading.RLock()
@@ -678,4 +722,4 @@ class _open_output:
 
 
 __all__ = ["AUTHORITY_MARKERS", "COPY_FORMS", "FieldPlan", "InProcessTimeStamper", "Level", "Profile",
-           "SignOptions", "SignResult", "SigningEngine", "http_timestamper"]
+           "SignOptions", "SignResult", "SigningEngine", "WaitingTimeStamper", "http_timestamper"]

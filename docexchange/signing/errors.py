@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import BadInput, DomainError, Forbidden, Unavailable
 
-__all__ = ["BadInput", "CertificateRefused", "RevocationUnavailable", "SigningFailed", "WrongPin"]
+__all__ = ["BadInput", "CertificateRefused", "RevocationUnavailable", "SigningFailed", "TsaUnavailable", "WrongPin"]
 
 
 class WrongPin(Forbidden):
@@ -25,6 +25,13 @@ class RevocationUnavailable(Unavailable):
     """Revocation status of the signer certificate could not be established; nothing was signed."""
 
     code = "revocation_unavailable"
+
+
+class TsaUnavailable(Unavailable):
+    """The time-stamping authority did not answer usefully within the wait; nothing was signed."""
+
+    code = "tsa_unavailable"
+    title = "Time-stamping authority unavailable"
 
 
 class SigningFailed(DomainError):

@@ -68,12 +68,17 @@ class _TooLarge(Exception):
     pass
 
 
+def _now() -> datetime:
+    """The node's clock (a seam for the clock-skew tests)."""
+    return datetime.now(UTC)
+
+
 def validate_pdf(source: Source, policy: ValidationPolicy | None = None, *,
                  name: str | None = None) -> VerificationReport:
     """Validate every signature and document time-stamp in a PDF. Any failure becomes an indication."""
     t0 = time.perf_counter()
     policy = policy or ValidationPolicy()
-    moment = policy.at or datetime.now(UTC)
+    moment = policy.at or _now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
@@ -168,6 +173,10 @@ class _Contexts:
 
         self.policy = policy
         self.moment = moment
+        # validation "now" tolerates clock skew; an explicit ``--at`` keeps pyHanko's strict default (1 s): the
+        # auditor asks about that exact moment (docs/decisions.md, "Clock tolerance")
+        self.live = policy.at is None
+        self.tolerance = timedelta(seconds=max(0.0, policy.clock_tolerance_s)) if self.live else None
         self.roots = [_asn1(c) for c in policy.anchors()]
         self.dss = None
         self.has_revinfo = False
@@ -185,6 +194,8 @@ class _Contexts:
 
         kw: dict[str, Any] = {"trust_roots": self.roots, "moment": moment, "retroactive_revinfo": retro,
                               "algorithm_usage_policy": AcceptAllAlgorithms()}
+        if self.tolerance is not None:
+            kw["time_tolerance"] = self.tolerance
         if self.policy.offline:
             kw["allow_fetching"] = False
             kw["revocation_mode"] = "hard-fail" if self.has_revinfo else "soft-fail"
@@ -390,6 +401,8 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                    "error")
             return sr
 
+    ahead = _ahead_of_clock(status, emb, ctx, is_ts)
+
     # integrity
     sr.integrity = bool(status.intact and status.valid)
     if not status.intact:
@@ -455,13 +468,16 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                 sr.fail(TOTAL_FAILED, "HASH_FAILURE")
                 sr.add("TIMESTAMP_BROKEN", "Dấu thời gian của chữ ký không hợp lệ.",
                        "The signature time-stamp does not verify.", "error")
-            elif not tsv.trusted:
+            elif not tsv.trusted and not ahead:
                 sr.add("TIMESTAMP_UNTRUSTED", "Dấu thời gian không xác thực được tới gốc tin cậy.",
                        "The signature time-stamp does not chain to a trust anchor.", "warning")
         sr.level = _level(emb, tsv, ctx, state)
         _crypto_policy(sr, emb, policy)
 
-    _trust(sr, status, emb, ctx, poe, is_ts)
+    if ahead:
+        _clock_behind(sr, status, emb, ctx, ahead)
+    else:
+        _trust(sr, status, emb, ctx, poe, is_ts)
     if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
         sr.fail(INDETERMINATE, "TRY_LATER")
         sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
@@ -477,6 +493,56 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         sr.subindication = None
         sr.add("PASSED", "Chữ ký hợp lệ.", "The signature is valid.")
     return sr
+
+
+# what, in Vietnamese and English, for the clock message
+_WHAT = {"signing_time": ("thời điểm ký", "the signing time"),
+         "timestamp": ("dấu thời gian", "the time-stamp"),
+         "certificate": ("thời điểm bắt đầu hiệu lực của chứng thư ký", "the signer certificate's notBefore")}
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def _ahead_of_clock(status: Any, emb: Any, ctx: _Contexts, is_ts: bool) -> dict[str, datetime]:
+    """Evidence later than the validation time by more than the clock tolerance (validation "now" only):
+    {"signing_time" | "timestamp" | "certificate": the time}. Empty when nothing is in the future."""
+    if not ctx.live or ctx.tolerance is None:
+        return {}
+    found: dict[str, datetime | None] = {}
+    if is_ts:
+        found["timestamp"] = getattr(status, "timestamp", None)
+    else:
+        found["signing_time"] = getattr(status, "signer_reported_dt", None)
+        tsv = getattr(status, "timestamp_validity", None)
+        found["timestamp"] = getattr(tsv, "timestamp", None) if tsv is not None else None
+    try:
+        found["certificate"] = emb.signer_cert.not_valid_before
+    except Exception:
+        pass
+    limit = ctx.moment + ctx.tolerance
+    return {k: _aware(v) for k, v in found.items() if v is not None and _aware(v) > limit}
+
+
+def _clock_behind(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, ahead: dict[str, datetime]) -> None:
+    """The signature comes from the future of this node's clock: INDETERMINATE (never FAILED, never PASSED), so
+    that the exchange receiver retries and the document passes once the clock is right. NOT_YET_VALID when the
+    signer certificate itself is not yet valid at the validation time (beyond the tolerance), else TRY_LATER."""
+    sr.trusted = bool(status.trusted)
+    sr.revoked = bool(getattr(status, "revoked", False))
+    sr.fail(INDETERMINATE, "NOT_YET_VALID" if "certificate" in ahead else "TRY_LATER")
+    key = max(ahead, key=lambda k: ahead[k])
+    seconds = int((ahead[key] - ctx.moment).total_seconds())
+    tol = int(ctx.tolerance.total_seconds()) if ctx.tolerance is not None else 0
+    vi_what, en_what = _WHAT[key]
+    sr.add("VALIDATION_TIME_BEFORE_SIGNING",
+           f"{vi_what[0].upper() + vi_what[1:]} ({_iso(ahead[key])}) muộn hơn thời điểm kiểm tra "
+           f"({_iso(ctx.moment)}) {seconds} giây, vượt mức sai lệch cho phép {tol} giây. Đồng hồ của máy chủ "
+           f"kiểm tra có thể bị chậm: hãy kiểm tra đồng bộ thời gian (NTP) rồi kiểm tra lại.",
+           f"{en_what[0].upper() + en_what[1:]} ({_iso(ahead[key])}) is later than the validation time "
+           f"({_iso(ctx.moment)}) by {seconds} s, beyond the {tol} s clock tolerance. This node's clock may be "
+           f"slow: check its time synchronisation (NTP) and validate again.", "error")
 
 
 def _level(emb: Any, tsv: Any, ctx: _Contexts, state: _FileState) -> str:

@@ -38,6 +38,9 @@ class ValidationPolicy:
     trust_anchors: list[x509.Certificate] | None = None
     offline: bool = False                  # True: only revocation data embedded in the PDF (DSS / CMS)
     at: datetime | None = None             # past-time validation (``--at``); None = now
+    # clock skew tolerated when validating "now" (at=None): evidence up to this far in the future of the
+    # node's clock still passes; further → INDETERMINATE (check the node's clock). Same as the hub's HMAC window.
+    clock_tolerance_s: float = 300.0
     require_revocation: bool = True        # no usable revocation data → INDETERMINATE/TRY_LATER
     min_rsa_bits: int = 2048
     min_ec_bits: int = 256
