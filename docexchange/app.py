@@ -9,10 +9,11 @@ from typing import Any
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Response, g
+from flask import Response, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .config import Settings
-from .errors import DomainError
+from .errors import DomainError, Unavailable
 from .migrate import require_current
 from .services import Services
 
@@ -87,6 +88,22 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         return problem_response(error.problem(), error.status)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error: Exception) -> Any:
+        """The database is restarting or unreachable: 503 with Retry-After, not a 500 (the transaction rolled
+        back, nothing changed; the same request may simply be sent again)."""
+        log.warning("database unavailable: %s", str(getattr(error, "orig", error)).strip().splitlines()[:1])
+        err = Unavailable("The database is temporarily unavailable; nothing was changed, try again shortly",
+                          "Cơ sở dữ liệu tạm thời không khả dụng; chưa có gì thay đổi, vui lòng thử lại sau ít phút",
+                          code="database_unavailable")
+        if request.blueprint and not request.path.startswith(("/api/", "/pki/", "/healthz")):  # a web page
+            from .web.common import render_error
+            from .web.i18n import current_lang
+
+            return render_error(503, err.vi if current_lang() == "vi" else err.en)
+        return problem_response(err.problem(), 503, {"Retry-After": "5"})
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:

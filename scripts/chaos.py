@@ -52,6 +52,7 @@ import scaleout  # noqa: E402
 from scaleout import NGHEAN, Deployment, Issued  # noqa: E402
 
 from docexchange.netutil import free_port, wait_http  # noqa: E402
+from tests.pgutil import PrivatePostgres  # noqa: E402
 
 SKEW = 600
 TSA_WAIT = 3
@@ -121,31 +122,6 @@ class FaultProxy:
 
     def close(self) -> None:
         self.server.close()
-
-
-class PrivatePostgres:
-    """A PostgreSQL server of our own (scripts/pg.sh on a free port and a temp directory), so that restarting
-    it disturbs nobody else."""
-
-    def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="dxchaos-pg-"))
-        self.base.chmod(0o755)  # the server runs as user postgres when we are root
-        self.env = dict(os.environ, PGPORT=str(free_port()), DOCEXCHANGE_PG_DIR=str(self.base))
-        self.url = self._pg("start").strip().splitlines()[-1]
-
-    def _pg(self, verb: str) -> str:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "pg.sh"), verb], env=self.env, check=True,
-                              capture_output=True, text=True, timeout=120).stdout
-
-    def stop(self) -> None:
-        self._pg("stop")
-
-    def start(self) -> None:
-        self._pg("start")
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def build_skew_shim(work: Path) -> Path:
@@ -292,9 +268,15 @@ class ChaosRun:
         return [p for p in self.dep.procs if p.name.startswith(("A-worker", "B-worker", "hub", "A-web", "B-web"))]
 
     def killer(self) -> None:
+        """Every process in turn, in a fresh random order each round, so that each kind is hit."""
+        queue: list[str] = []
         while not self.stop_load.wait(self.kill_every):
             with self.chaos_lock:
-                proc = self.rng.choice([p for p in self.victims() if p.alive()])
+                if not queue:
+                    queue = [p.name for p in self.victims()]
+                    self.rng.shuffle(queue)
+                name = queue.pop()
+                proc = next(p for p in self.victims() if p.name == name)
                 self.expected_dead.add(proc.name)
                 proc.kill()
                 self.event("SIGKILL", proc.name)

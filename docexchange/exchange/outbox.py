@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import db_now, utcnow
 from .models import OutboxItem
 
 MAX_ATTEMPTS = 8
@@ -30,7 +30,7 @@ class Claimed:
 
 
 def claim(session: Session, owner: str, *, lease_seconds: int = 120, limit: int = 10) -> list[Claimed]:
-    now = utcnow()
+    now = db_now(session)  # every worker of every process compares against the database's clock
     stmt = (select(OutboxItem)
             .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= now,
                    or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now))
@@ -70,5 +70,5 @@ def mark_failed_attempt(session: Session, item_id: int, error: str, *, permanent
     if permanent or row.attempts >= MAX_ATTEMPTS:
         row.state = "failed"
     else:
-        row.next_attempt_at = utcnow() + timedelta(seconds=min(2 ** (row.attempts - 1), MAX_BACKOFF_S))
+        row.next_attempt_at = db_now(session) + timedelta(seconds=min(2 ** (row.attempts - 1), MAX_BACKOFF_S))
     return row

@@ -47,7 +47,7 @@ from ..axis.edxml import (
     write_edoc,
 )
 from ..blobstore import BlobStore
-from ..db import Database, utcnow
+from ..db import Database, db_now, utcnow
 from ..documents.models import Document
 from ..documents.numbering import next_number
 from ..errors import Conflict, NotFound
@@ -190,7 +190,7 @@ def _queue_document_package(session: Session, deps: ExchangeDeps, doc: Document,
         sha, size = deps.blobs.put_stream(spool)
     doc.edxml_document_id = msg.document_id
     item = OutboxItem(agency_id=doc.agency_id, kind="edoc", document_id=doc.id, edxml_document_id=msg.document_id,
-                      package_sha256=sha, package_size=size)
+                      package_sha256=sha, package_size=size, next_attempt_at=db_now(session))
     session.add(item)
     action = {0: "package_queued", 1: "recall_queued", 2: "update_queued"}.get(business.doc_type, "package_queued")
     deps.ledger.append(session, actor=actor, agency_code=agency.code, action=action,
@@ -222,7 +222,8 @@ def queue_status(session: Session, deps: ExchangeDeps, incoming: IncomingDocumen
     package = build_status(msg)
     sha = deps.blobs.put_bytes(package)
     item = OutboxItem(agency_id=incoming.agency_id, kind="status", incoming_id=incoming.id, status_code=code,
-                      edxml_document_id=incoming.edxml_document_id, package_sha256=sha, package_size=len(package))
+                      edxml_document_id=incoming.edxml_document_id, package_sha256=sha, package_size=len(package),
+                      next_attempt_at=db_now(session))
     session.add(item)
     deps.ledger.append(session, actor=actor, agency_code=agency.code, action=f"status_{code}_queued",
                        object_type="edxml", object_id=incoming.edxml_document_id, object_sha256=sha,

@@ -4,13 +4,10 @@ supervisor restarts children that die."""
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,50 +26,14 @@ from docexchange.models import Agency
 from docexchange.signing.validation import ValidationPolicy
 from tests.conftest import free_port
 from tests.hub._hubutil import ThreadHub, edoc, next_code
-
-PGBINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-class PrivatePG:
-    """A throwaway PostgreSQL cluster (own data dir, socket dir and port) that a test can stop and start."""
-
-    def __init__(self) -> None:
-        self.bin = PGBINS[-1]
-        self.base = Path(tempfile.mkdtemp(prefix="dxpg-"))  # short: the socket path has a length limit
-        self.port = free_port()
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        if os.getuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
-        self._pg("initdb", "-D", str(self.base / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                 "--locale=C.UTF-8")
-
-    def _pg(self, tool: str, *args: str) -> None:
-        argv = [f"{self.bin}/{tool}", *args]
-        if os.getuid() == 0:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-
-    def start(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.base / "data"), "-l", str(self.base / "log"), "-w", "-t", "60", "-o",
-                 f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-    def stop(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
-
-    def destroy(self) -> None:
-        try:
-            self.stop()
-        except subprocess.CalledProcessError:
-            pass
-        shutil.rmtree(self.base, ignore_errors=True)
+from tests.pgutil import PrivatePostgres, server_binaries_installed
 
 
 @pytest.fixture
-def private_pg() -> Iterator[PrivatePG]:
-    if not PGBINS:
+def private_pg() -> Iterator[PrivatePostgres]:
+    if not server_binaries_installed():
         pytest.skip("PostgreSQL server binaries not installed")
-    pg = PrivatePG()
-    pg.start()
+    pg = PrivatePostgres()
     yield pg
     pg.destroy()
 
@@ -92,7 +53,7 @@ def test_backoff_doubles_from_interval_to_the_cap() -> None:
 
 @pytest.mark.slow
 def test_worker_survives_a_postgresql_restart_and_sends_after_recovery(
-    private_pg: PrivatePG, hub: ThreadHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    private_pg: PrivatePostgres, hub: ThreadHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from docexchange.migrate import upgrade
 

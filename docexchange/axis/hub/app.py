@@ -110,6 +110,15 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(exc, OperationalError | InterfaceError):  # the hub database restarts: clients retry
+            log.warning("hub database unavailable: %s", str(getattr(exc, "orig", exc)).strip().splitlines()[:1])
+            resp = _problem(DomainError("Hub database temporarily unavailable; retry shortly",
+                                        "Cơ sở dữ liệu của trục tạm thời không khả dụng; vui lòng thử lại",
+                                        code="database_unavailable", status=503))
+            resp.headers["Retry-After"] = "5"
+            return resp
         log.exception("hub error")
         return _problem(DomainError("Internal hub error", "Lỗi nội bộ của trục", code="internal", status=500))
 
