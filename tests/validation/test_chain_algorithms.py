@@ -115,6 +115,16 @@ def pdf() -> bytes:
     return h.make_pdf()
 
 
+def _stamper(tsa: Chain) -> Any:
+    """pyHanko's in-process time-stamper with the given TSA chain."""
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    return DummyTimeStamper(tsa_cert=h.asn1_cert(tsa.leaf.cert), tsa_key=h.signer_for(
+        tsa.leaf.key, tsa.leaf.cert, []).signing_key, certs_to_embed=SimpleCertificateStore.from_certs(
+        [h.asn1_cert(tsa.interm.cert), h.asn1_cert(tsa.root.cert)]))
+
+
 def _signed(pdf: bytes, c: Chain, tsa: Chain | None = None) -> bytes:
     signer = h.signer_for(c.leaf.key, c.leaf.cert, [c.interm.cert, c.root.cert])
     if tsa is None:
@@ -123,12 +133,8 @@ def _signed(pdf: bytes, c: Chain, tsa: Chain | None = None) -> bytes:
 
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    stamper = DummyTimeStamper(tsa_cert=h.asn1_cert(tsa.leaf.cert), tsa_key=h.signer_for(
-        tsa.leaf.key, tsa.leaf.cert, []).signing_key, certs_to_embed=SimpleCertificateStore.from_certs(
-        [h.asn1_cert(tsa.interm.cert), h.asn1_cert(tsa.root.cert)]))
+    stamper = _stamper(tsa)
     meta = signers.PdfSignatureMetadata(field_name="Sig1", md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES)
     out = io.BytesIO()
@@ -247,6 +253,26 @@ def test_weak_tsa_key(pdf: bytes) -> None:
     assert (s.indication, s.subindication) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
     weak = [m for m in s.messages if m.code == "WEAK_CHAIN_KEY"]
     assert len(weak) == 1 and "TSA khoá 1024" in weak[0].en
+
+
+def test_weak_document_timestamp_chain(pdf: bytes) -> None:
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    c = _chain("ký DTS")
+    tsa = _chain("DTS RSA1024", interm_key=_rsa(1024, "interm DTS"), tsa=True)
+    out = io.BytesIO()
+    signers.PdfTimeStamper(_stamper(tsa)).timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(_signed(pdf, c)), strict=False), "sha256", output=out)
+    rep = validate_pdf(out.getvalue(), _policy(c.root, tsa.root))
+    sig, dts = rep.signatures
+    assert (sig.indication, dts.kind) == ("TOTAL_PASSED", "document_timestamp"), rep.to_json()
+    assert (dts.integrity, dts.indication, dts.subindication) == (True, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
+    weak = [m for m in dts.messages if m.code == "WEAK_CHAIN_KEY"]
+    assert len(weak) == 1 and "CA trung gian DTS RSA1024" in weak[0].en and "time-stamp's" in weak[0].en
+    assert rep.indication == "INDETERMINATE"
 
 
 def test_past_time_validation_keeps_the_chain_check(pdf: bytes) -> None:
