@@ -473,6 +473,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                        "The signature time-stamp does not chain to a trust anchor.", "warning")
         sr.level = _level(emb, tsv, ctx, state)
         _crypto_policy(sr, emb, policy)
+    _chain_policy(sr, status, policy, is_ts)
 
     if ahead:
         _clock_behind(sr, status, emb, ctx, ahead)
@@ -574,6 +575,99 @@ def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> N
         sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
         sr.add("WEAK_KEY", f"Khoá {algo.upper()} {bits} bit yếu hơn mức tối thiểu {minimum} bit.",
                f"{algo.upper()} key of {bits} bits is below the {minimum}-bit minimum.", "error")
+
+
+def _key_minimum(pk: Any, policy: ValidationPolicy) -> tuple[str, int, int] | None:
+    """(algorithm, bits, policy minimum) of an asn1crypto public key, or None when it cannot be read."""
+    try:
+        algo = str(pk.algorithm)
+        bits = int(pk.bit_size)
+    except Exception:
+        return None
+    minimum = policy.min_rsa_bits if algo in ("rsa", "rsassa_pss") else policy.min_ec_bits if algo == "ec" else 0
+    return algo, bits, minimum
+
+
+def _cert_digest(cert: ax509.Certificate) -> str | None:
+    """Hash algorithm of the signature *on* ``cert`` (None for EdDSA, whose hash is intrinsic and strong)."""
+    sig_algo = cert["signature_algorithm"]
+    if sig_algo.signature_algo in ("ed25519", "ed448"):
+        return None
+    try:
+        return str(sig_algo.hash_algo).lower()
+    except Exception:
+        return str(sig_algo["algorithm"].native).lower()  # unknown / unparsable: never in allowed_digests
+
+
+# role of a path in the messages: (vi, en)
+_ROLES = {"signer": ("chuỗi chứng thư của người ký", "the signer's certificate chain"),
+          "tsa": ("chuỗi chứng thư của dấu thời gian", "the time-stamp's certificate chain")}
+
+
+def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is_ts: bool) -> None:
+    """The algorithm policy on every certificate of the validated paths (the signer's, or the document
+    time-stamp's, and the signature time-stamp's): the hash of the signature on each certificate below the trust
+    anchor, and the key of every certificate that signs something in the path (the anchor's key included: it
+    signs the chain; the anchor's self-signature is not judged, the anchor is trusted by configuration). The
+    signer's own key and digest are ``_crypto_policy``'s; a time-stamping authority's own key is judged here
+    (it signs the token). Same verdict as a weak signer key: INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE."""
+    paths: list[tuple[str, Any, bool]] = []  # (role, path, judge the leaf key)
+    try:
+        paths.append(("tsa" if is_ts else "signer", status.validation_path, is_ts))
+    except Exception:
+        pass
+    if not is_ts:
+        tsv = getattr(status, "timestamp_validity", None)
+        if tsv is not None:
+            paths.append(("tsa", getattr(tsv, "validation_path", None), True))
+    seen: set[tuple[bytes, str]] = set()
+    for role, path, leaf_key in paths:
+        if path is None:
+            continue
+        try:
+            anchor = path.trust_anchor.authority
+            certs = [c for c in path.iter_certs(include_root=False) if isinstance(c, ax509.Certificate)]
+            anchor_name = str(anchor.name.native.get("common_name", "") or anchor.name.human_friendly)
+            anchor_key = anchor.public_key
+        except Exception:
+            continue
+        vi_role, en_role = _ROLES[role]
+        # keys: the anchor's, each intermediate's, and the leaf's only for a time-stamping authority
+        signers = [(anchor_name, anchor_key, b"anchor:" + anchor_key.dump())]
+        for i, c in enumerate(certs):
+            if i < len(certs) - 1 or leaf_key:
+                signers.append((_cn(c), c.public_key, c.sha256))
+        for name, pk, ident in signers:
+            found = _key_minimum(pk, policy)
+            if found is None or (ident, "key") in seen:
+                continue
+            algo, bits, minimum = found
+            if bits < minimum:
+                seen.add((ident, "key"))
+                sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+                sr.add("WEAK_CHAIN_KEY",
+                       f"Chứng thư “{name}” trong {vi_role} có khoá {algo.upper()} {bits} bit, yếu hơn mức tối "
+                       f"thiểu {minimum} bit.",
+                       f"Certificate “{name}” in {en_role} has a {algo.upper()} key of {bits} bits, below the "
+                       f"{minimum}-bit minimum.", "error")
+        for c in certs:
+            md = _cert_digest(c)
+            if md is None or md in policy.allowed_digests or (c.sha256, "sig") in seen:
+                continue
+            seen.add((c.sha256, "sig"))
+            sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+            sr.add("WEAK_CHAIN_SIGNATURE",
+                   f"Chứng thư “{_cn(c)}” trong {vi_role} được ký bằng thuật toán băm {md}, không được chính "
+                   f"sách chấp nhận.",
+                   f"Certificate “{_cn(c)}” in {en_role} is signed with digest algorithm {md}, which the policy "
+                   f"does not accept.", "error")
+
+
+def _cn(cert: ax509.Certificate) -> str:
+    try:
+        return str(cert.subject.native.get("common_name", "") or cert.subject.human_friendly)
+    except Exception:
+        return ""
 
 
 def _indic_name(indic: Any) -> str:
