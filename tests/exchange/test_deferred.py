@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from docexchange.axis.client import HubClient
 from docexchange.axis.edxml import Attachment, EdocMessage, Organ, write_edoc
@@ -245,3 +245,36 @@ def test_deferral_of_a_package_the_hub_no_longer_lists_is_dropped(env: Env, tmp_
     with env.svc.db.reading() as s:
         assert s.execute(select(func.count()).select_from(LedgerEntry)
                          .where(LedgerEntry.action == "receipt_deferral_dropped")).scalar_one() == 1
+
+
+def test_failed_download_is_deferred_with_the_hub_error(env: Env, tmp_path: Path) -> None:
+    """The hub lists a package, then goes away before the download: deferred (attempts 1, the reason, what the
+    list said about the package), left for a later pass."""
+    from docexchange.exchange.service import receive_one
+    from tests.hub._hubutil import edoc
+
+    hub = ThreadHub(tmp_path / "hub2").start()
+    try:
+        _, bnv_sid, bnv_secret = hub.agency(BNV)
+        _, sid, secret = hub.agency(NGHEAN)
+        package = tmp_path / "p.edxml"
+        package.write_bytes(edoc(BNV, [NGHEAN], "download-fails-1"))
+        HubClient(hub.url, bnv_sid, bnv_secret, retries=0).send_edoc(package)
+        [item] = HubClient(hub.url, sid, secret, retries=0).get_received_edoc_list()
+    finally:
+        hub.stop()
+    client = HubClient(hub.url, sid, secret, retries=0)  # a fresh session: no kept-alive connection, refused
+    with env.svc.db.reading() as s:
+        agency = s.execute(select(Agency).where(Agency.code == NGHEAN)).scalar_one()
+        s.expunge(agency)
+    assert receive_one(env.deps, agency, client, item, "test:1") == "retry_later"
+    [row] = _rows(env)
+    assert (row.hub_doc_id, row.attempts, row.sender_code, row.edxml_document_id) == (
+        item.doc_id, 1, BNV, "download-fails-1")
+    assert row.last_indication == "" and row.last_reason_vi.startswith("Không tải được gói tin từ trục: ")
+    assert row.last_reason_en.startswith("The package could not be downloaded from the hub: ")
+    assert row.next_attempt_at - row.last_attempt_at == timedelta(seconds=1)
+    # not due: the same item is not even tried (no connection to the stopped hub is attempted)
+    assert receive_one(env.deps, agency, client, item, "test:1") == "deferred_wait"
+    with env.svc.db.transaction() as s:
+        s.execute(delete(DeferredReceipt))
