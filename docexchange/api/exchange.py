@@ -10,12 +10,20 @@ from apiflask.fields import DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 from flask import Response, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..documents import service as documents
 from ..documents.register import export
 from ..errors import BadInput, NotFound
 from ..exchange.engine import exchange_deps_for
-from ..exchange.models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
+from ..exchange.models import (
+    STATUS_LABELS,
+    DeferredReceipt,
+    IncomingDocument,
+    IncomingRegisterEntry,
+    OutboxItem,
+    RecipientStatus,
+)
 from ..exchange.service import incoming_action
 from ..models import Agency
 from ._deps import current_principal, require, services
@@ -50,6 +58,35 @@ class IncomingOut(Schema):
 
 class IncomingList(Schema):
     items = List(Nested(IncomingOut))
+
+
+class DeferredOut(Schema):
+    hub_doc_id = String()
+    document_id = String()
+    sender_code = String()
+    sender_name = String()
+    subject = String()
+    first_deferred_at = DateTime()
+    last_attempt_at = DateTime()
+    next_attempt_at = DateTime()
+    attempts = Integer()
+    last_indication = String()
+    last_subindication = String()
+    reason_vi = String()
+    reason_en = String()
+
+
+class DeferredList(Schema):
+    items = List(Nested(DeferredOut))
+
+
+DEFERRED_VIEWERS = ("clerk", "auditor")
+
+
+def deferred_receipts(session: Session, agency_id: int) -> list[DeferredReceipt]:
+    """The packages of an agency left on the hub until their signatures can be verified, oldest first."""
+    return list(session.execute(select(DeferredReceipt).where(DeferredReceipt.agency_id == agency_id)
+                                .order_by(DeferredReceipt.first_deferred_at, DeferredReceipt.id).limit(500)).scalars())
 
 
 class ActionIn(Schema):
@@ -96,6 +133,25 @@ def inbox() -> dict[str, object]:
     with services().db.transaction() as s:
         rows = s.execute(stmt.order_by(IncomingDocument.id.desc()).limit(500)).scalars()
         return {"items": [_incoming(r) for r in rows]}
+
+
+@bp.get("/inbox/deferred")
+@bp.output(DeferredList)
+@bp.doc(summary="Documents waiting at the hub until their signatures can be verified (clerk, auditor)",
+        description="A package whose verdict is INDETERMINATE (e.g. the revocation responder is unreachable) or "
+                    "whose download failed stays unacknowledged on the hub and is checked again with a growing "
+                    "delay (1 s doubling to 5 min); each row says why and when it is checked next.",
+        security="BearerAuth")
+def inbox_deferred() -> dict[str, object]:
+    p = require(*DEFERRED_VIEWERS)
+    with services().db.reading() as s:
+        rows = deferred_receipts(s, p.agency_id)
+        return {"items": [{
+            "hub_doc_id": r.hub_doc_id, "document_id": r.edxml_document_id, "sender_code": r.sender_code,
+            "sender_name": r.sender_name, "subject": r.subject, "first_deferred_at": r.first_deferred_at,
+            "last_attempt_at": r.last_attempt_at, "next_attempt_at": r.next_attempt_at, "attempts": r.attempts,
+            "last_indication": r.last_indication, "last_subindication": r.last_subindication,
+            "reason_vi": r.last_reason_vi, "reason_en": r.last_reason_en} for r in rows]}
 
 
 @bp.get("/inbox/<doc_id>")

@@ -100,6 +100,32 @@ class RecipientStatus(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DeferredReceipt(Base):
+    """A package left unacknowledged on the hub because its verdict could not be reached yet (INDETERMINATE,
+    or the download failed): when to look at it again (bounded exponential back-off) and why, so that workers
+    do not download and verify it on every pass and clerks can see what is waiting (D13, D26). Deleted when the
+    package is finally recorded (passed or refused)."""
+
+    __tablename__ = "deferred_receipts"
+    __table_args__ = (UniqueConstraint("agency_id", "hub_doc_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    hub_doc_id: Mapped[str] = mapped_column(String(80))
+    edxml_document_id: Mapped[str] = mapped_column(String(200), default="")
+    sender_code: Mapped[str] = mapped_column(String(35), default="")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    first_deferred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    last_indication: Mapped[str] = mapped_column(String(20), default="")
+    last_subindication: Mapped[str] = mapped_column(String(60), default="")
+    last_reason_vi: Mapped[str] = mapped_column(Text, default="")
+    last_reason_en: Mapped[str] = mapped_column(Text, default="")
+
+
 class IncomingRegisterEntry(Base):
     """Sổ đăng ký văn bản đến (Decree 30 Appendix IV), ten columns; số đến gapless per agency per year."""
 

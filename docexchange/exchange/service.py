@@ -5,7 +5,9 @@ Receipt rules (domain-vn.md §7.2, Decree 30 Art. 21.2): every PDF signature mus
 the configured anchors, not revoked); the main document needs an agency (organisation) signature; each separate
 attachment needs an agency signature. Failure → status 02 with the reason in Vietnamese, nothing registered.
 Success → 01 at once, then 03 when registered. A verdict that cannot be reached now (INDETERMINATE, e.g. the
-OCSP responder is down) leaves the package unacknowledged on the hub, to be retried; it is never a pass.
+OCSP responder is down) leaves the package unacknowledged on the hub, to be retried; it is never a pass. Such
+a package (or one whose download failed) gets a ``DeferredReceipt`` row with a bounded exponential back-off, so
+it is not downloaded and verified again on every worker pass, and clerks can see what waits (D13, D18).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,11 +57,14 @@ from ..ledger import Ledger
 from ..models import Agency, User
 from ..pki.ca import Identity
 from ..signing.validation import ValidationPolicy, validate_pdf
-from .models import STATUS_LABELS, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
+from .models import STATUS_LABELS, DeferredReceipt, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
 from .outbox import claim, mark_failed_attempt, mark_sent
 
 log = logging.getLogger("docexchange.exchange")
 T = TypeVar("T")
+DEFER_MAX_SECONDS = 300  # the back-off of a deferred package stops growing at 5 minutes
+HUB_LIST_MAX = 1000  # getReceivedEdocList returns at most this many items (docs/hub.md)
+IDLE_OUTCOMES = frozenset({"retry_later", "busy_elsewhere", "deferred_wait"})  # not work done
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 INCOMING_SERIES = "so-den"
 
@@ -324,23 +329,141 @@ def _rejection_reason(parsed: ParsedPackage, verdicts: list[FileVerdict], agency
 
 
 def receive_pending(deps: ExchangeDeps, owner: str) -> dict[str, int]:
-    """One pass of the receiver worker over every agency this node hosts."""
+    """One pass of the receiver worker over every agency this node hosts. Packages whose deferral is not yet
+    due are skipped without a download (outcome ``deferred_wait``); the agency's deferrals are read once."""
     counts = {"received": 0, "statuses": 0, "retry_later": 0}
     with deps.db.transaction() as s:
         hosted = list(s.execute(select(Agency).where(Agency.hub_secret.is_not(None))).scalars())
         s.expunge_all()
     for agency in hosted:
         client = deps.client(agency)
+        deferred = _deferrals(deps, agency.id)
+        listed: set[str] = set()
+        complete = True
         for kind in ("status", "edoc"):
             try:
                 items = client.get_received_edoc_list(kind)
             except (HubError, OSError) as exc:
                 log.warning("hub list failed for %s: %s", agency.code, exc)
+                complete = False
                 continue
+            complete = complete and len(items) < HUB_LIST_MAX
             for item in items:
-                outcome = receive_one(deps, agency, client, item, owner)
+                listed.add(item.doc_id)
+                due = deferred.get(item.doc_id)
+                if due is not None and due[1] > due[0]:
+                    outcome = "deferred_wait"
+                else:
+                    outcome = receive_one(deps, agency, client, item, owner)
                 counts[outcome] = counts.get(outcome, 0) + 1
+        if complete and deferred.keys() - listed:
+            _forget_deferrals(deps, agency, deferred.keys() - listed, owner)
     return counts
+
+
+def _deferrals(deps: ExchangeDeps, agency_id: int) -> dict[str, tuple[datetime, datetime]]:
+    """hub DocId → (now, next attempt) for the agency's deferred packages, with "now" from the database clock."""
+    with deps.db.reading() as s:
+        rows = s.execute(select(DeferredReceipt.hub_doc_id, DeferredReceipt.next_attempt_at).where(
+            DeferredReceipt.agency_id == agency_id)).all()
+        if not rows:
+            return {}
+        now = db_now(s)
+    return {doc_id: (now, when) for doc_id, when in rows}
+
+
+def _forget_deferrals(deps: ExchangeDeps, agency: Agency, doc_ids: set[str], owner: str) -> None:
+    """Deferred packages that the hub no longer lists (acknowledged by another node process, purged by the
+    operator) are not waiting any more. Only called when the whole mailbox was listed."""
+    with deps.db.transaction() as s:
+        gone = list(s.execute(select(DeferredReceipt).where(
+            DeferredReceipt.agency_id == agency.id, DeferredReceipt.hub_doc_id.in_(doc_ids))).scalars())
+        for row in gone:
+            s.delete(row)
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="receipt_deferral_dropped",
+                               object_type="edxml", object_id=row.edxml_document_id or row.hub_doc_id,
+                               details={"hub_doc_id": row.hub_doc_id, "attempts": row.attempts})
+
+
+def defer_delay(attempts: int) -> int:
+    """Seconds until the next attempt after ``attempts`` deferrals: 1, 2, 4, … capped at 300."""
+    return int(min(2 ** max(attempts - 1, 0), DEFER_MAX_SECONDS))
+
+
+@dataclass(frozen=True)
+class DeferReason:
+    indication: str
+    subindication: str
+    vi: str
+    en: str
+
+
+def _defer(deps: ExchangeDeps, agency: Agency, item: ReceivedItem, owner: str, why: DeferReason,
+           parsed: ParsedPackage | None = None) -> str:
+    """Record (upsert) the deferral of a package left on the hub, in its own short transaction. The ledger gets
+    one entry, at the first deferral. Concurrent workers of one node are serialised by ``_receipt_lock``
+    (PostgreSQL) or by the single SQLite writer."""
+    msg = parsed.message if parsed is not None and isinstance(parsed.message, EdocMessage) else None
+    for attempt in range(2):
+        try:
+            with deps.db.transaction() as s:
+                now = db_now(s)
+                row = s.execute(select(DeferredReceipt).where(
+                    DeferredReceipt.agency_id == agency.id, DeferredReceipt.hub_doc_id == item.doc_id)
+                    .with_for_update()).scalar_one_or_none()
+                first = row is None
+                if row is None:
+                    row = DeferredReceipt(agency_id=agency.id, hub_doc_id=item.doc_id, first_deferred_at=now,
+                                          attempts=0, sender_code=(item.from_code or "")[:35],
+                                          edxml_document_id=(item.document_id or "")[:200])
+                    s.add(row)
+                if msg is not None:
+                    row.sender_code = msg.sender.organ_id[:35]
+                    row.sender_name = (msg.sender.organ_name or "")[:200]
+                    row.subject = (msg.subject or "")[:500]
+                    row.edxml_document_id = (msg.document_id or row.edxml_document_id)[:200]
+                row.attempts = (row.attempts or 0) + 1
+                row.last_attempt_at = now
+                row.next_attempt_at = now + timedelta(seconds=defer_delay(row.attempts))
+                row.last_indication, row.last_subindication = why.indication[:20], why.subindication[:60]
+                row.last_reason_vi, row.last_reason_en = why.vi[:2000], why.en[:2000]
+                s.flush()
+                if first:
+                    deps.ledger.append(s, actor=owner, agency_code=agency.code, action="receipt_deferred",
+                                       object_type="edxml", object_id=row.edxml_document_id or item.doc_id,
+                                       details={"hub_doc_id": item.doc_id, "from": row.sender_code,
+                                                "indication": row.last_indication,
+                                                "subindication": row.last_subindication,
+                                                "reason": row.last_reason_vi[:300]})
+            return "retry_later"
+        except IntegrityError:  # inserted meanwhile by a process outside our lock: update it instead
+            if attempt:
+                raise
+    return "retry_later"
+
+
+def _indeterminate_reason(verdicts: list[FileVerdict]) -> DeferReason:
+    """Why the verdict could not be reached: the first INDETERMINATE file and its signature's first warning or
+    error message, in both languages."""
+    v = next(v for v in verdicts if v.indication == "INDETERMINATE")
+    sub = str(v.report.get("subindication") or "")
+    detail_vi = detail_en = ""
+    for sig in v.report.get("signatures") or []:  # type: ignore[attr-defined]
+        if not isinstance(sig, dict) or sig.get("indication") != "INDETERMINATE":
+            continue
+        sub = sub or str(sig.get("subindication") or "")
+        for m in sig.get("messages") or []:
+            if isinstance(m, dict) and m.get("severity") in ("error", "warning"):
+                detail_vi, detail_en = str(m.get("vi", "")).rstrip(". "), str(m.get("en", "")).rstrip(". ")
+                break
+        break
+    suffix = f" ({sub})" if sub else ""
+    return DeferReason(
+        "INDETERMINATE", sub,
+        f"Chưa xác định được hiệu lực chữ ký số trên tệp {v.name}{suffix}"
+        + (f": {detail_vi}" if detail_vi else "") + "; sẽ kiểm tra lại",
+        f"The signature on {v.name} could not be verified yet{suffix}"
+        + (f": {detail_en}" if detail_en else "") + "; it will be checked again")
 
 
 @contextmanager
@@ -392,9 +515,14 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
     with deps.db.transaction() as s:
         seen = s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
                                                 table.hub_doc_id == item.doc_id)).first()  # type: ignore[attr-defined]
+        due = s.execute(select(DeferredReceipt.next_attempt_at).where(
+            DeferredReceipt.agency_id == agency.id, DeferredReceipt.hub_doc_id == item.doc_id)).scalar_one_or_none()
+        waiting = due is not None and seen is None and due > db_now(s)  # deferred by another worker meanwhile
     if seen is not None:  # processed before a crash or before the ack got through: acknowledge only
         _ack(client, item.doc_id, "done")
         return "already_processed"
+    if waiting:
+        return "deferred_wait"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         try:
@@ -403,7 +531,9 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
             return _reject_tampered(deps, agency, client, item, owner, str(exc))
         except (HubError, OSError) as exc:
             log.warning("download of %s failed: %s", item.doc_id, exc)
-            return "retry_later"
+            return _defer(deps, agency, item, owner, DeferReason(
+                "", "", f"Không tải được gói tin từ trục: {str(exc)[:300]}",
+                f"The package could not be downloaded from the hub: {str(exc)[:300]}"))
         package_sha, _ = deps.blobs.put_file(path)
         parsed = parse_package(path, anchors=deps.anchors)
         if item.message_type == "status":
@@ -411,12 +541,18 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
         verdicts = _verify_files(deps, parsed, work) if parsed.readable else []
         if any(v.indication == "INDETERMINATE" for v in verdicts):
             log.info("verification of %s indeterminate; retrying later", item.doc_id)
-            return "retry_later"
+            return _defer(deps, agency, item, owner, _indeterminate_reason(verdicts), parsed)
         for att in parsed.attachments:  # keep every received file (the clerk downloads them by hash)
             if att.stream is not None:
                 att.stream.seek(0)
                 deps.blobs.put_stream(att.stream)
         return _record_edoc(deps, agency, client, item, parsed, verdicts, package_sha, owner)
+
+
+def _clear_deferral(s: Session, agency_id: int, doc_id: str) -> None:
+    """The package is recorded (passed or refused): it no longer waits. Same transaction as the recording."""
+    s.execute(delete(DeferredReceipt).where(DeferredReceipt.agency_id == agency_id,
+                                            DeferredReceipt.hub_doc_id == doc_id))
 
 
 def _ack(client: HubClient, doc_id: str, status: str, desc: str | None = None) -> None:
@@ -435,6 +571,7 @@ def _reject_tampered(deps: ExchangeDeps, agency: Agency, client: HubClient, item
                                package_sha256="", status="rejected", reason=reason, verdict="TOTAL_FAILED")
         s.add(inc)
         s.flush()
+        _clear_deferral(s, agency.id, item.doc_id)
         deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_rejected",
                            object_type="edxml", object_id=inc.edxml_document_id, details={"reason": error[:300]})
         queue_status(s, deps, inc, "02", reason, owner)
@@ -474,6 +611,7 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
             IncomingDocument.status != "rejected")).scalars().first()
         s.add(inc)
         s.flush()
+        _clear_deferral(s, agency.id, item.doc_id)
         deps.ledger.append(s, actor=owner, agency_code=agency.code, action="package_received", object_type="edxml",
                            object_id=document_id, object_sha256=package_sha,
                            details={"hub_doc_id": item.doc_id, "from": sender, "verdict": inc.verdict,
@@ -614,6 +752,7 @@ def _record_status(deps: ExchangeDeps, agency: Agency, client: HubClient, item: 
                               description=(msg.description or "") if msg else "unreadable status package",
                               status_time=when, hub_doc_id=item.doc_id, package_sha256=package_sha)
         s.add(row)
+        _clear_deferral(s, agency.id, item.doc_id)
         deps.ledger.append(s, actor=owner, agency_code=agency.code, action=f"status_{row.status_code}_received",
                            object_type="edxml", object_id=row.edxml_document_id, object_sha256=package_sha,
                            details={"from": row.recipient_code, "description": row.description[:300]})

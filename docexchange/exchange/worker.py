@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .service import ExchangeDeps, receive_pending, send_pending
+from .service import IDLE_OUTCOMES, ExchangeDeps, receive_pending, send_pending
 
 log = logging.getLogger("docexchange.worker")
 MAX_BACKOFF = 30.0
@@ -60,7 +60,7 @@ def one_pass(deps: ExchangeDeps, owner: str, *, send: bool = True, receive: bool
         busy += send_pending(deps, owner, batch, lease_seconds)
     if receive:
         counts = receive_pending(deps, owner)
-        busy += sum(v for k, v in counts.items() if k not in ("retry_later", "busy_elsewhere"))
+        busy += sum(v for k, v in counts.items() if k not in IDLE_OUTCOMES)
     if send:
         busy += send_pending(deps, owner, batch, lease_seconds)
     return busy

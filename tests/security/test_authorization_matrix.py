@@ -56,6 +56,7 @@ READS = [
     ("GET", "/api/v1/agencies", {}, 200),
     ("GET", "/api/v1/documents", {}, 200),
     ("GET", "/api/v1/inbox", {}, 200),
+    ("GET", "/api/v1/inbox/deferred", {"clerk": 200, "auditor": 200}, 403),
     ("GET", "/api/v1/ledger/entries", {"auditor": 200}, 403),
     ("GET", "/api/v1/ledger/verify", {"auditor": 200}, 403),
     ("GET", "/api/v1/registers/outgoing", {"certifier": 403}, 200),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:17:21.104664
+Create Date: 2026-11-23 02:15:47.816122
 """
 from alembic import op
 import sqlalchemy as sa
@@ -123,6 +123,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_archive_versions_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_archive_versions_previous_sha256'), ['previous_sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_archive_versions_record_id'), ['record_id'], unique=False)
+
+    op.create_table('deferred_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('hub_doc_id', sa.String(length=80), nullable=False),
+    sa.Column('edxml_document_id', sa.String(length=200), nullable=False),
+    sa.Column('sender_code', sa.String(length=35), nullable=False),
+    sa.Column('sender_name', sa.String(length=200), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('first_deferred_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_indication', sa.String(length=20), nullable=False),
+    sa.Column('last_subindication', sa.String(length=60), nullable=False),
+    sa.Column('last_reason_vi', sa.Text(), nullable=False),
+    sa.Column('last_reason_en', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_deferred_receipts_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deferred_receipts')),
+    sa.UniqueConstraint('agency_id', 'hub_doc_id', name=op.f('uq_deferred_receipts_agency_id'))
+    )
+    with op.batch_alter_table('deferred_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deferred_receipts_agency_id'), ['agency_id'], unique=False)
 
     op.create_table('incoming_documents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -516,6 +539,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_incoming_documents_agency_id'))
 
     op.drop_table('incoming_documents')
+    with op.batch_alter_table('deferred_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deferred_receipts_agency_id'))
+
+    op.drop_table('deferred_receipts')
     with op.batch_alter_table('archive_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_archive_versions_record_id'))
         batch_op.drop_index(batch_op.f('ix_archive_versions_previous_sha256'))

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from ...api.exchange import INCOMING_COLUMNS
+from ...api.exchange import DEFERRED_VIEWERS, INCOMING_COLUMNS, deferred_receipts
 from ...auth import Principal
 from ...db import utcnow
 from ...documents.register import to_csv, to_pdf
@@ -26,6 +26,7 @@ from ...models import Agency
 from .. import exchange_labels
 from ..common import VN, flash_error, page, services, web_blueprint, web_principal
 from ..exchange_labels import INCOMING_STATUSES
+from ..i18n import current_lang
 from ..nav import NavItem
 from ..preview import PreviewError, page_png
 
@@ -82,8 +83,24 @@ def inbox() -> str:
         rows = list(s.execute(stmt.order_by(IncomingDocument.id.desc()).offset((pg - 1) * PAGE_SIZE)
                               .limit(PAGE_SIZE)).scalars())
         s.expunge_all()
+    waiting = _waiting(p)
     return render_template("inbox/list.html", rows=rows, total=total, args=args, statuses=INCOMING_STATUSES,
-                           urgencies=range(5), page_no=pg, pages=max(1, -(-total // PAGE_SIZE)))
+                           urgencies=range(5), page_no=pg, pages=max(1, -(-total // PAGE_SIZE)), waiting=waiting)
+
+
+def _waiting(p: Principal) -> list[dict[str, Any]]:
+    """Packages left on the hub until their signatures can be verified (D18), with the reason in the page's
+    language; shown to the roles that may read them through the API."""
+    if p.role not in DEFERRED_VIEWERS:
+        return []
+    en = current_lang() == "en"
+    with services().db.reading() as s:
+        return [{"sender": r.sender_name or r.sender_code or "—", "sender_code": r.sender_code,
+                 "subject": r.subject, "document_id": r.edxml_document_id or r.hub_doc_id,
+                 "since": r.first_deferred_at, "attempts": r.attempts,
+                 "next": r.next_attempt_at.astimezone(VN).strftime("%d/%m/%Y %H:%M:%S"),
+                 "reason": (r.last_reason_en if en else r.last_reason_vi) or r.last_reason_vi}
+                for r in deferred_receipts(s, p.agency_id)]
 
 
 def _load(p: Principal, doc_id: str) -> IncomingDocument:
