@@ -428,6 +428,13 @@ class HubClient:
                         out.flush()
                         os.fsync(out.fileno())
                     got = digest.hexdigest()
+                    served_len = resp.headers.get("Content-Length")
+                    if want_len is not None and size < want_len and (
+                        served_len is None or size < int(served_len)
+                    ):  # the transfer broke off: a network failure to retry, not tampering to refuse with 02
+                        raise requests.ConnectionError(
+                            f"package {doc_id}: transfer ended after {size} of {want_len} bytes"
+                        )
                     if (
                         (want_sha and got != want_sha)
                         or (header_sha and got != header_sha)
