@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
@@ -140,3 +141,25 @@ def wait_for_database(engine: Engine, timeout: float | None = None) -> None:
                 engine.url.render_as_string(hide_password=True), str(exc.orig).strip().splitlines()[0], delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+T = TypeVar("T")
+
+
+def at_startup(engine: Engine, step: Callable[[], T], timeout: float | None = None) -> T:
+    """Run a start-up step (schema check, migration) once the database answers, and again if the database goes
+    away during it (a restart that begins just after the wait), within the same ``DOCEXCHANGE_DB_WAIT_SECONDS``
+    budget as ``wait_for_database``."""
+    limit = float(os.environ.get("DOCEXCHANGE_DB_WAIT_SECONDS", "60")) if timeout is None else timeout
+    deadline = time.monotonic() + limit
+    while True:
+        wait_for_database(engine, max(0.0, deadline - time.monotonic()))
+        try:
+            return step()
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                raise
+            logging.getLogger("docexchange.db").warning(
+                "database went away during start-up (%s); trying again",
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+            time.sleep(0.5)

@@ -41,10 +41,9 @@ def current_revision(engine: Engine) -> str | None:
 def require_current(engine: Engine, wait_seconds: float | None = None) -> None:
     """Refuse a database that is not at the head revision, after waiting ``wait_seconds`` (default
     ``DOCEXCHANGE_DB_WAIT_SECONDS``) for it to accept connections."""
-    from .db import wait_for_database
+    from .db import at_startup
 
-    wait_for_database(engine, wait_seconds)
-    current, head = current_revision(engine), head_revision()
+    current, head = at_startup(engine, lambda: current_revision(engine), wait_seconds), head_revision()
     if current != head:
         raise NotMigrated(
             f"database {engine.url.render_as_string(hide_password=True)} is at revision {current or 'none'}, "

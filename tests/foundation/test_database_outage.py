@@ -59,3 +59,34 @@ def test_api_and_pages_answer_503_while_the_database_is_down(pg_node) -> None:  
     pg.start()
     assert client.get("/api/v1/documents", headers=headers).status_code == 200
     assert browser.get("/documents").status_code == 200
+
+
+def test_a_start_up_step_is_started_over_when_the_database_goes_away(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from docexchange.db import at_startup, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    calls: list[int] = []
+
+    def step() -> int:
+        calls.append(1)
+        with engine.begin() as conn:
+            if len(calls) == 1:  # the first attempt loses its database half-way
+                conn.execute(text("SELECT * FROM gone"))
+            return int(conn.execute(text("SELECT 42")).scalar_one())
+
+    with caplog.at_level(logging.WARNING, logger="docexchange.db"):
+        assert at_startup(engine, step, timeout=10) == 42
+    assert len(calls) == 2 and "database went away during start-up" in caplog.text
+
+    def always_failing() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT * FROM gone"))
+
+    with pytest.raises(OperationalError):  # the budget is bounded: the last error comes out
+        at_startup(engine, always_failing, timeout=0.6)
+    engine.dispose()

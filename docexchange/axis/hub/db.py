@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from docexchange.db import Database, wait_for_database
+from docexchange.db import Database, at_startup
 from docexchange.migrate import alembic_config as node_alembic_config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -22,7 +22,10 @@ def migrate(db: Database) -> None:
     if db.url.startswith("sqlite:///"):
         Path(db.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     cfg = alembic_config(db.url)
-    wait_for_database(db.engine)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+
+    def upgrade() -> None:
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    at_startup(db.engine, upgrade)  # waits for the database, and starts over if it restarts meanwhile
