@@ -121,6 +121,11 @@ class Database:
         self.engine.dispose()
 
 
+def _first_line(exc: Exception) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
 def wait_for_database(engine: Engine, timeout: float | None = None) -> None:
     """Wait (bounded back-off) until the database accepts a connection, so that a process started while
     PostgreSQL restarts comes up when it is back instead of dying (gunicorn gives up on a worker that fails
@@ -138,7 +143,7 @@ def wait_for_database(engine: Engine, timeout: float | None = None) -> None:
                 raise
             logging.getLogger("docexchange.db").warning(
                 "database %s not reachable yet (%s); retrying in %.1f s",
-                engine.url.render_as_string(hide_password=True), str(exc.orig).strip().splitlines()[0], delay)
+                engine.url.render_as_string(hide_password=True), _first_line(exc), delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -160,6 +165,5 @@ def at_startup(engine: Engine, step: Callable[[], T], timeout: float | None = No
             if time.monotonic() >= deadline:
                 raise
             logging.getLogger("docexchange.db").warning(
-                "database went away during start-up (%s); trying again",
-                str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+                "database went away during start-up (%s); trying again", _first_line(exc))
             time.sleep(0.5)

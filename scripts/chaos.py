@@ -5,10 +5,12 @@ node B for ``duration`` seconds while, on a fixed schedule,
 - random processes (exchange workers of A and B, the two hub processes, both gunicorn web servers) are
   SIGKILLed every ``kill_every`` seconds and restarted (as systemd would) 0.5–2 s later;
 - PostgreSQL (every database: both nodes and the hub) is stopped for 3 s and started again, once;
-- A's CRL/OCSP/TSA endpoint (A's public URL, behind a TCP fault proxy) is cut for a while: signing at A
-  waits ``DOCEXCHANGE_TSA_WAIT_SECONDS`` and then fails with ``tsa_unavailable`` (nothing issued, no number
-  consumed; the load generator retries later), and B cannot reach the revocation service for A's B-T
-  signatures, so its verdicts are INDETERMINATE and it retries (never a pass without revocation data);
+- A's CRL/OCSP (A's public URL, behind a TCP fault proxy) is cut for a while, and for the second part of that
+  while A's TSA too (behind a proxy of its own): B cannot reach the revocation service for A's B-T
+  signatures, so its verdicts are INDETERMINATE and it retries (never a pass without revocation data; the
+  documents A issued while only revocation was cut are registered only after it is back); signing at A waits
+  ``DOCEXCHANGE_TSA_WAIT_SECONDS`` and then fails with ``tsa_unavailable`` (nothing issued, no number
+  consumed; the load generator retries later);
 - B's wall clock is shifted by -600 s, then by +600 s, then put right (an LD_PRELOAD shim, tests/chaos/
   skewclock.c; monotonic clocks untouched). HMAC requests to the hub stay within its ±300 s window because
   the client corrects its offset; a slow receiver sees A's signatures "in the future" beyond the 300 s
@@ -40,6 +42,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,7 @@ class FaultProxy:
     def __init__(self, listen_port: int, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
         self.server = socket.create_server(("127.0.0.1", listen_port), reuse_port=False, backlog=128)
+        self.port = listen_port
         self.cut = threading.Event()
         self.open: set[socket.socket] = set()
         self.lock = threading.Lock()
@@ -138,12 +142,14 @@ class Event:
     at: float  # seconds since the start of the load
     kind: str
     detail: str = ""
+    wall: str = ""  # UTC wall clock (ISO 8601) of the harness, which is never skewed
 
 
 @dataclass
 class ChaosRun:
     dep: Deployment
-    proxy: FaultProxy
+    proxy: FaultProxy  # A's public URL: CRL, OCSP (and the CA certificates)
+    tsa_proxy: FaultProxy  # A's TSA
     pg: PrivatePostgres
     shim: Path
     duration: float
@@ -162,22 +168,24 @@ class ChaosRun:
     chaos_lock: threading.Lock = field(default_factory=threading.Lock)
     expected_dead: set[str] = field(default_factory=set)
     skew: int = 0
+    issued_t: dict[str, float] = field(default_factory=dict)  # public id -> run time its issuance committed
 
     def now(self) -> float:
         return time.monotonic() - self.t0
 
     def event(self, kind: str, detail: str = "") -> None:
-        self.events.append(Event(round(self.now(), 2), kind, detail))
+        self.events.append(Event(round(self.now(), 2), kind, detail, datetime.now(UTC).isoformat()))
         print(f"[chaos {self.now():6.1f}s] {kind} {detail}", flush=True)
 
     # -- load --------------------------------------------------------------------------------------------
     def _classify(self, exc: BaseException) -> str:
-        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
         from docexchange.errors import DomainError
 
-        if isinstance(exc, DBAPIError):
-            return "database_unavailable"
+        if isinstance(exc, OperationalError | InterfaceError) or (
+                isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            return "database_unavailable"  # (an IntegrityError, say, is a bug and stays "unexpected")
         if isinstance(exc, DomainError):
             return str(getattr(exc, "code", "") or type(exc).__name__)
         return type(exc).__name__
@@ -239,6 +247,7 @@ class ChaosRun:
 
                 self._retrying("sign", sign, deadline)
                 self.issued.append(self._retrying("issue", issue, deadline))
+                self.issued_t[public_id] = self.now()
             except Exception:  # noqa: BLE001
                 self.unexpected.append(f"document {k} never issued: {traceback.format_exc(limit=3)}")
                 return
@@ -319,7 +328,8 @@ class ChaosRun:
     def schedule(self) -> None:
         """The planned faults; whatever happens, the clock is put right and the cut restored at the end."""
         d = self.duration
-        plan: list[tuple[float, str]] = [(0.20 * d, "pg"), (0.35 * d, "cut"), (0.50 * d, "uncut"),
+        plan: list[tuple[float, str]] = [(0.20 * d, "pg"), (0.30 * d, "cut"), (0.42 * d, "cut_tsa"),
+                                         (0.50 * d, "uncut"),
                                          (0.60 * d, "slow"), (0.75 * d, "fast"), (0.88 * d, "right")]
         try:
             for at, what in plan:
@@ -332,14 +342,22 @@ class ChaosRun:
                         time.sleep(3)
                         self.pg.start()
                         self.event("postgres", "started")
-                elif what in ("cut", "uncut"):
-                    self.proxy.set_cut(what == "cut")
-                    self.event("pki " + ("cut" if what == "cut" else "restored"), "A's CRL/OCSP/TSA")
+                elif what == "cut":
+                    self.proxy.set_cut(True)
+                    self.event("pki cut", "A's CRL/OCSP")
+                elif what == "cut_tsa":
+                    self.tsa_proxy.set_cut(True)
+                    self.event("tsa cut", "A's TSA")
+                elif what == "uncut":
+                    self.proxy.set_cut(False)
+                    self.tsa_proxy.set_cut(False)
+                    self.event("pki restored", "A's CRL/OCSP/TSA")
                 else:
                     self.skew_b({"slow": -SKEW, "fast": SKEW, "right": 0}[what])
         finally:
-            if self.proxy.cut.is_set():
+            if self.proxy.cut.is_set() or self.tsa_proxy.cut.is_set():
                 self.proxy.set_cut(False)
+                self.tsa_proxy.set_cut(False)
                 self.event("pki restored", "A's CRL/OCSP/TSA")
             if self.skew:
                 self.skew_b(0)
@@ -364,7 +382,7 @@ class ChaosRun:
 
 def windows(events: list[Event]) -> dict[str, tuple[float, float]]:
     at = {e.kind + ":" + e.detail: e.at for e in events}
-    return {"pki_cut": (at["pki cut:A's CRL/OCSP/TSA"], at["pki restored:A's CRL/OCSP/TSA"]),
+    return {"pki_cut": (at["pki cut:A's CRL/OCSP"], at["pki restored:A's CRL/OCSP/TSA"]),
             "clock_slow": (at["clock B:-600 s"], at["clock B:+600 s"])}
 
 
@@ -413,6 +431,12 @@ def check(run: ChaosRun, drain_timeout: float) -> dict[str, Any]:
     for w, (start, end) in windows(run.events).items():
         inside = [n for t, n in run.samples if start + GRACE <= t <= end]  # a verification already past its fetches
         registered_during[w] = (max(inside) - min(inside)) if inside else None
+    at = {e.kind: e for e in run.events}
+    cut, tsa_cut, restored = at["pki cut"], at["tsa cut"], at["pki restored"]
+    during = [i for i in run.issued if cut.at <= run.issued_t.get(i.public_id, -1) <= tsa_cut.at]
+    restored_wall = datetime.fromisoformat(restored.wall)
+    early = [i.public_id for i in during if (r := out["registered"].get(i.edxml_document_id)) is not None
+             and r < restored_wall]
     healthy = []
     for n in dep.nodes.values():
         try:
@@ -440,7 +464,9 @@ def check(run: ChaosRun, drain_timeout: float) -> dict[str, Any]:
         "kills": sum(1 for e in run.events if e.kind == "SIGKILL"), "kills_by_kind": dict(kills),
         "postgres_restarts": sum(1 for e in run.events if e.kind == "postgres" and e.detail == "started"),
         "pki_cut_s": round(windows(run.events)["pki_cut"][1] - windows(run.events)["pki_cut"][0], 1),
-        "proxy_refused": run.proxy.refused,
+        "tsa_cut_s": round(restored.at - tsa_cut.at, 1),
+        "proxy_refused": run.proxy.refused + run.tsa_proxy.refused,
+        "issued_while_revocation_cut": len(during), "registered_before_revocation_back": len(early),
         "clock_skews": [e.detail for e in run.events if e.kind == "clock B"],
         "deferred_receipts": sum(deferred.values()), "registered_during": registered_during,
         "errors": dict(run.errors), "unexpected": run.unexpected, "crashes": run.crashes,
@@ -456,13 +482,14 @@ def chaos(work: Path, duration: float = 90, kill_every: float = 4, seed: int = 1
     dep = scaleout.prepare(pg.url, work / "axis", tag="dxchaos", public_ports={"A": a_public})
     a_bind = dep.nodes["A"].port
     proxy = FaultProxy(a_public, a_bind)
+    tsa_proxy = FaultProxy(free_port(), a_bind)
     dep.nodes["A"].extra_env = {"DOCEXCHANGE_SIGNING_LEVEL": "B-T",
-                                "DOCEXCHANGE_TSA_URL": f"{dep.nodes['A'].url}/pki/tsa",
+                                "DOCEXCHANGE_TSA_URL": f"http://127.0.0.1:{tsa_proxy.port}/pki/tsa",
                                 "DOCEXCHANGE_TSA_WAIT_SECONDS": str(TSA_WAIT)}
     try:
         scaleout.start(dep, hubs=2, web="gunicorn", web_workers=2, exchange_workers=2, interval=0.2,
                        lease_seconds=5, batch=4)
-        run = ChaosRun(dep, proxy, pg, shim, duration, kill_every, random.Random(seed))
+        run = ChaosRun(dep, proxy, tsa_proxy, pg, shim, duration, kill_every, random.Random(seed))
         run.run()
         try:
             result = check(run, drain_timeout)
@@ -474,6 +501,7 @@ def chaos(work: Path, duration: float = 90, kill_every: float = 4, seed: int = 1
     finally:
         scaleout.stop(dep)
         proxy.close()
+        tsa_proxy.close()
         pg.destroy()
 
 

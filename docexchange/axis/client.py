@@ -48,6 +48,11 @@ def clock_offsets() -> dict[str, int]:
         return dict(_offsets)
 
 
+def _length(raw: str | None) -> int | None:
+    """A Content-Length header as a number; None when absent or malformed (a hostile hub cannot crash a pass)."""
+    return int(raw) if raw is not None and raw.strip().isdigit() else None
+
+
 def _hub_epoch(exc: HubError) -> float | None:
     """The hub's time from a stale_request refusal: ``hub_epoch`` in the body, else the ``Date`` header."""
     raw = exc.problem.get("hub_epoch")
@@ -412,9 +417,8 @@ class HubClient:
                 self._raise_for(resp)
                 want_sha = expected_sha256 or resp.headers.get("X-Content-Sha256")
                 header_sha = resp.headers.get("X-Content-Sha256")
-                want_len = expected_length
-                if want_len is None and resp.headers.get("Content-Length"):
-                    want_len = int(resp.headers["Content-Length"])
+                served_len = _length(resp.headers.get("Content-Length"))  # None when absent or not a number
+                want_len = expected_length if expected_length is not None else served_len
                 digest = hashlib.sha256()
                 size = 0
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -428,10 +432,8 @@ class HubClient:
                         out.flush()
                         os.fsync(out.fileno())
                     got = digest.hexdigest()
-                    served_len = resp.headers.get("Content-Length")
-                    if want_len is not None and size < want_len and (
-                        served_len is None or size < int(served_len)
-                    ):  # the transfer broke off: a network failure to retry, not tampering to refuse with 02
+                    # a transfer that broke off is a network failure to retry, not tampering to refuse with 02
+                    if want_len is not None and size < want_len and (served_len is None or size < served_len):
                         raise requests.ConnectionError(
                             f"package {doc_id}: transfer ended after {size} of {want_len} bytes"
                         )

@@ -287,6 +287,13 @@ class FileVerdict:
     report: dict[str, object]
 
 
+def must_wait(verdicts: list[FileVerdict]) -> bool:
+    """Leave the package on the hub for a later attempt: some file's verdict cannot be reached yet and no file
+    has already failed (one forged or altered file settles it: 02 at once, naming that file)."""
+    return any(v.indication == "INDETERMINATE" for v in verdicts) and \
+        not any(v.indication == "TOTAL_FAILED" for v in verdicts)
+
+
 def _verify_files(deps: ExchangeDeps, parsed: ParsedPackage, work: Path) -> list[FileVerdict]:
     verdicts: list[FileVerdict] = []
     pdfs = [a for a in parsed.attachments if a.is_pdf]
@@ -319,7 +326,7 @@ def _rejection_reason(parsed: ParsedPackage, verdicts: list[FileVerdict], agency
         return "Gói tin bị lỗi: " + "; ".join(i.message_vi for i in fatal[:3])
     if not verdicts:
         return "Gói tin không có văn bản PDF đã ký số"
-    for v in verdicts:
+    for v in sorted(verdicts, key=lambda v: v.indication != "TOTAL_FAILED"):  # a failed file is named first
         if v.indication != "TOTAL_PASSED":
             return f"Chữ ký số trên tệp {v.name} không hợp lệ ({v.indication})"
         if not v.has_agency_signature:
@@ -539,7 +546,7 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
         if item.message_type == "status":
             return _record_status(deps, agency, client, item, parsed, package_sha, owner)
         verdicts = _verify_files(deps, parsed, work) if parsed.readable else []
-        if any(v.indication == "INDETERMINATE" for v in verdicts):
+        if must_wait(verdicts):
             log.info("verification of %s indeterminate; retrying later", item.doc_id)
             return _defer(deps, agency, item, owner, _indeterminate_reason(verdicts), parsed)
         for att in parsed.attachments:  # keep every received file (the clerk downloads them by hash)

@@ -193,19 +193,25 @@ class WaitingTimeStamper(TimeStamper):
         self.name = name
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self._down_until = 0.0  # after a whole wait failed: until then, one attempt and no waiting
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
         import asyncio
 
         from .errors import TsaUnavailable
 
-        deadline = time.monotonic() + self.wait_s
+        # Signatures are made one at a time per process; without this, every signer queued behind a dead TSA
+        # would wait the whole period in turn (four clerks: four times the wait).
+        recently_down = time.monotonic() < self._down_until
+        deadline = time.monotonic() + (0.0 if recently_down else self.wait_s)
         delay = self.first_delay
         attempts = 0
         while True:
             attempts += 1
             try:
-                return await self.inner.async_timestamp(message_digest, md_algorithm)
+                token = await self.inner.async_timestamp(message_digest, md_algorithm)
+                self._down_until = 0.0
+                return token
             except Exception as exc:  # I/O, HTTP status, content type, ASN.1 garbage, refused, bad nonce
                 last = exc
             left = deadline - time.monotonic()
@@ -213,6 +219,7 @@ class WaitingTimeStamper(TimeStamper):
                 break
             await asyncio.sleep(min(delay, left))
             delay = min(delay * 2, self.max_delay)
+        self._down_until = time.monotonic() + max(self.wait_s, 1.0)
         where = f" ({self.name})" if self.name else ""
         reason = scrub_paths(f"{type(last).__name__}: {last}")
         raise TsaUnavailable(

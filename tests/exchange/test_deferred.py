@@ -127,6 +127,17 @@ def _make_due(env: Env) -> None:
     _shift(env, -timedelta(hours=1))
 
 
+def test_a_package_waits_only_while_no_file_has_already_failed() -> None:
+    from docexchange.exchange.service import FileVerdict, must_wait
+
+    def v(indication: str) -> FileVerdict:
+        return FileVerdict("f.pdf", "0" * 64, "main", indication, True, {})
+
+    assert must_wait([v("TOTAL_PASSED"), v("INDETERMINATE")])
+    assert not must_wait([v("INDETERMINATE"), v("TOTAL_FAILED")])  # refused (02) now, not deferred
+    assert not must_wait([v("TOTAL_PASSED"), v("TOTAL_PASSED")]) and not must_wait([])
+
+
 def test_back_off_doubles_from_one_second_to_five_minutes() -> None:
     assert [defer_delay(n) for n in range(1, 12)] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
     assert defer_delay(60) == 300  # no overflow, still the cap

@@ -150,7 +150,13 @@ def test_garbage_answer_is_retried_then_unavailable(live_node: LiveNode, seal: A
         with pytest.raises(TsaUnavailable):
             ns.sign(_src(tmp_path), tmp_path / "never.pdf", seal, "attachment", SignOptions(text="Số: 1/QĐ-BNV"))
         assert stub.requests >= 3  # retried with back-off, not given up at the first answer
-        stub.mode = "up"  # the TSA recovers: the same engine signs
+        # right after a whole wait failed, the next signer gets one attempt and no wait (signatures are made
+        # one at a time per process: a queue of signers must not each wait the whole period in turn)
+        before, t0 = stub.requests, time.monotonic()
+        with pytest.raises(TsaUnavailable):
+            ns.sign(_src(tmp_path), tmp_path / "never.pdf", seal, "attachment", SignOptions(text="Số: 1/QĐ-BNV"))
+        assert stub.requests == before + 1 and time.monotonic() - t0 < 0.9
+        stub.mode = "up"  # the TSA recovers: the same engine signs at its first attempt
         ns.sign(_src(tmp_path), tmp_path / "ok.pdf", seal, "attachment", SignOptions(text="Số: 1/QĐ-BNV"))
         assert (tmp_path / "ok.pdf").stat().st_size > 0
     finally:

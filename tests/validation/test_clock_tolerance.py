@@ -116,3 +116,21 @@ def test_explicit_past_time_is_not_a_clock_problem(docs: dict[str, bytes], polic
     assert _clock_message(rep) is None
     rep = validate_pdf(docs["B-LT"], ValidationPolicy(at=datetime.now(UTC) + timedelta(minutes=1), **policy_kw))
     assert rep.indication == TOTAL_PASSED
+
+
+def test_a_claimed_signing_time_counts_only_where_no_time_stamp_vouches() -> None:
+    """A sender cannot park its document (or hide a revocation) behind a made-up future signing time: with a
+    signature time-stamp, the time-stamp is the evidence; without one, the claim is all there is."""
+    from types import SimpleNamespace
+
+    from docexchange.signing.validation import engine as eng
+
+    now = datetime.now(UTC)
+    ctx = SimpleNamespace(live=True, tolerance=timedelta(seconds=300), moment=now)
+    emb = SimpleNamespace(signer_cert=SimpleNamespace(not_valid_before=now - timedelta(days=1)))
+    future_claim = now + timedelta(days=3650)
+    stamped = SimpleNamespace(signer_reported_dt=future_claim,
+                              timestamp_validity=SimpleNamespace(timestamp=now - timedelta(seconds=5)))
+    assert eng._ahead_of_clock(stamped, emb, ctx, is_ts=False) == {}
+    unstamped = SimpleNamespace(signer_reported_dt=future_claim, timestamp_validity=None)
+    assert eng._ahead_of_clock(unstamped, emb, ctx, is_ts=False) == {"signing_time": future_claim}

@@ -515,9 +515,11 @@ def _ahead_of_clock(status: Any, emb: Any, ctx: _Contexts, is_ts: bool) -> dict[
     if is_ts:
         found["timestamp"] = getattr(status, "timestamp", None)
     else:
-        found["signing_time"] = getattr(status, "signer_reported_dt", None)
         tsv = getattr(status, "timestamp_validity", None)
         found["timestamp"] = getattr(tsv, "timestamp", None) if tsv is not None else None
+        if found["timestamp"] is None:  # the signer's claimed time counts only where no time-stamp vouches:
+            # a sender must not be able to park its document (or hide a revocation) behind a made-up future date
+            found["signing_time"] = getattr(status, "signer_reported_dt", None)
     try:
         found["certificate"] = emb.signer_cert.not_valid_before
     except Exception:
@@ -584,7 +586,9 @@ def _key_minimum(pk: Any, policy: ValidationPolicy) -> tuple[str, int, int] | No
         bits = int(pk.bit_size)
     except Exception:
         return None
-    minimum = policy.min_rsa_bits if algo in ("rsa", "rsassa_pss") else policy.min_ec_bits if algo == "ec" else 0
+    # DSA is held to the RSA minimum (same finite-field strength); EdDSA keys are fixed-size and strong
+    minimum = (policy.min_rsa_bits if algo in ("rsa", "rsassa_pss", "dsa")
+               else policy.min_ec_bits if algo == "ec" else 0)
     return algo, bits, minimum
 
 
