@@ -428,7 +428,8 @@ def check(run: ChaosRun, drain_timeout: float) -> dict[str, Any]:
         text = log.read_text(errors="replace") if log.exists() else ""
         deferred[name] = text.count("indeterminate; retrying later")
     registered_during = {}
-    for w, (start, end) in windows(run.events).items():
+    fault_windows = windows(run.events)
+    for w, (start, end) in fault_windows.items():
         inside = [n for t, n in run.samples if start + GRACE <= t <= end]  # a verification already past its fetches
         registered_during[w] = (max(inside) - min(inside)) if inside else None
     at = {e.kind: e for e in run.events}
@@ -463,7 +464,7 @@ def check(run: ChaosRun, drain_timeout: float) -> dict[str, Any]:
         "ledgers_intact": ledgers,
         "kills": sum(1 for e in run.events if e.kind == "SIGKILL"), "kills_by_kind": dict(kills),
         "postgres_restarts": sum(1 for e in run.events if e.kind == "postgres" and e.detail == "started"),
-        "pki_cut_s": round(windows(run.events)["pki_cut"][1] - windows(run.events)["pki_cut"][0], 1),
+        "pki_cut_s": round(fault_windows["pki_cut"][1] - fault_windows["pki_cut"][0], 1),
         "tsa_cut_s": round(restored.at - tsa_cut.at, 1),
         "proxy_refused": run.proxy.refused + run.tsa_proxy.refused,
         "issued_while_revocation_cut": len(during), "registered_before_revocation_back": len(early),

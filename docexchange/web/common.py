@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,21 @@ class NotSignedIn(Exception):
 
 def services() -> Services:
     return current_app.extensions["docexchange"]  # type: ignore[no-any-return]
+
+
+def signed_in() -> Principal:
+    """The signed-in person, in a view behind ``login_required`` (so never None there)."""
+    p = web_principal()
+    assert p is not None
+    return p
+
+
+def parse_date(value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` filter value; None when empty or malformed (a bad filter is ignored, not an error)."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def web_principal() -> Principal | None:

@@ -24,7 +24,7 @@ from ...models import Agency, LedgerEntry, User
 from ...pki.responders import token_time_if_valid
 from ...signing.validation import ValidationPolicy, VerificationReport, render_report_pdf, validate_pdf
 from .. import exchange_labels
-from ..common import flash_error, page, services, web_blueprint, web_principal
+from ..common import flash_error, page, services, signed_in, web_blueprint
 from ..exchange_labels import revision_end
 from ..nav import NavItem
 from ..preview import PreviewError, page_png
@@ -39,12 +39,6 @@ NAV = [
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 EOF_RE = re.compile(rb"%%EOF\s*$")
 MAX_PAGES = 200
-
-
-def _p() -> Principal:
-    p = web_principal()
-    assert p is not None
-    return p
 
 
 def _policy() -> ValidationPolicy:
@@ -95,7 +89,7 @@ def verify_form() -> str:
 @bp.post("/audit/verify")
 @page("auditor")
 def verify() -> str | tuple[str, int]:
-    p = _p()
+    p = signed_in()
     svc = services()
     upload = request.files.get("file")
     try:
@@ -155,7 +149,7 @@ def sealed_report(sha: str) -> Response:
     from ...node_signing import node_signing
     from ...signing import WrongPin
 
-    p = _p()
+    p = signed_in()
     sha = _verified_sha(sha)
     svc = services()
     pin = request.form.get("pin", "")

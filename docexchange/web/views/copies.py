@@ -33,7 +33,7 @@ from ...copies.rules import fee_vnd
 from ...db import utcnow
 from ...errors import BadInput, DomainError
 from ...models import Agency
-from ..common import VN, error_text, flash_error, page, services, web_blueprint, web_principal
+from ..common import VN, error_text, flash_error, page, services, signed_in, web_blueprint
 from ..nav import NavItem
 from ..preview import PreviewError, page_png
 
@@ -53,8 +53,7 @@ FIELDS = ("requester_name", "requester_id_number", "original_type", "original_is
 
 def _p() -> Principal:
     """The signed-in certifier, who must belong to a commune People's Committee or a notary organisation."""
-    p = web_principal()
-    assert p is not None
+    p = signed_in()
     with services().db.transaction() as s:
         agency = s.get(Agency, p.agency_id)
         if agency is None or agency.kind not in CERTIFYING_KINDS:

@@ -4,7 +4,7 @@ history and actions (sign, approve the seal, issue), the signer's queue, page pr
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import BinaryIO, cast
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
@@ -22,7 +22,7 @@ from ...errors import BadInput, DomainError
 from ...exchange.models import OutboxItem, RecipientStatus
 from ...models import Agency, User
 from .. import exchange_labels
-from ..common import VN, error_text, flash_error, page, services, web_blueprint, web_principal
+from ..common import VN, error_text, flash_error, page, parse_date, services, signed_in, web_blueprint
 from ..doctypes import DOC_TYPES, abbreviation_for
 from ..labels import AUTHORITY_LABELS
 from ..nav import NavItem
@@ -43,19 +43,6 @@ PAGE_SIZE = 50
 MAX_PREVIEW_PAGES = 30
 
 
-def _p() -> Principal:
-    p = web_principal()
-    assert p is not None
-    return p
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
     """Documents of the current agency (signers: only those they are to sign), filtered and paged."""
     stmt = select(Document).where(Document.agency_id == p.agency_id)
@@ -68,7 +55,7 @@ def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
     recipient = (args.get("recipient") or "").strip().upper()
     if recipient:  # recipients are stored as a JSON list of agency codes
         stmt = stmt.where(Document.recipients.contains(f'"{recipient}'))
-    start, end = _parse_date(args.get("from")), _parse_date(args.get("to"))
+    start, end = parse_date(args.get("from")), parse_date(args.get("to"))
     if start:
         stmt = stmt.where(Document.created_at >= datetime.combine(start, time(), VN))
     if end:
@@ -85,7 +72,7 @@ def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
 @bp.get("/documents")
 @page("clerk", "admin", "signer")
 def outbox() -> str:
-    p = _p()
+    p = signed_in()
     args = {k: request.args.get(k, "") for k in ("status", "urgency", "recipient", "from", "to", "page")}
     rows, total = _filtered(p, args)
     pg = int(args["page"]) if args["page"].isdigit() and int(args["page"]) > 0 else 1
@@ -97,7 +84,7 @@ def outbox() -> str:
 @bp.get("/waiting")
 @page("signer")
 def waiting() -> str:
-    p = _p()
+    p = signed_in()
     rows, total = _filtered(p, {"status": "draft"})
     with services().db.transaction() as s:
         agency = s.get(Agency, p.agency_id)
@@ -126,7 +113,7 @@ def _form_context(p: Principal) -> dict[str, object]:
 @bp.get("/documents/new")
 @page("clerk")
 def new() -> str:
-    return render_template("documents/new.html", form={}, **_form_context(_p()))
+    return render_template("documents/new.html", form={}, **_form_context(signed_in()))
 
 
 def _wants_json() -> bool:
@@ -136,7 +123,7 @@ def _wants_json() -> bool:
 @bp.post("/documents/new")
 @page("clerk")
 def create() -> Response | str | tuple[str, int] | tuple[Response, int]:
-    p = _p()
+    p = signed_in()
     form = request.form
     upload = request.files.get("file")
     try:
@@ -203,7 +190,7 @@ def _latest_sha(doc: Document, version: str | None = None) -> tuple[str, str]:
 @bp.get("/documents/<doc_id>")
 @page("clerk", "admin", "signer")
 def detail(doc_id: str) -> str:
-    p = _p()
+    p = signed_in()
     doc, events, recipients, signer_name, needs_approval = _load(p, doc_id)
     version, _sha = _latest_sha(doc)
     pages = min(doc.page_count, MAX_PREVIEW_PAGES)
@@ -257,7 +244,7 @@ def _exchange_state(doc: Document) -> tuple[OutboxItem | None, dict[str, list[Re
 @bp.get("/documents/<doc_id>/pages/<int:page_no>.png")
 @page("clerk", "admin", "signer")
 def page_image(doc_id: str, page_no: int) -> Response:
-    p = _p()
+    p = signed_in()
     doc, *_rest = _load(p, doc_id)
     _version, sha = _latest_sha(doc, request.args.get("v"))
     if not 1 <= page_no <= doc.page_count:
@@ -279,7 +266,7 @@ def page_image(doc_id: str, page_no: int) -> Response:
 @bp.get("/documents/<doc_id>/pdf")
 @page("clerk", "admin", "signer")
 def pdf(doc_id: str) -> Response:
-    p = _p()
+    p = signed_in()
     doc, *_rest = _load(p, doc_id)
     version, sha = _latest_sha(doc, request.args.get("v"))
     return send_file(services().blobs.path_for(sha), mimetype="application/pdf", as_attachment=False,
@@ -287,7 +274,7 @@ def pdf(doc_id: str) -> Response:
 
 
 def _act(doc_id: str, action: str) -> Response:
-    p = _p()
+    p = signed_in()
     svc = services()
     deps = engine.deps_for(svc)
     pin = request.form.get("pin", "")
@@ -330,7 +317,7 @@ def _year() -> int:
 @bp.get("/registers/outgoing")
 @page("clerk", "admin")
 def register() -> str:
-    p = _p()
+    p = signed_in()
     year = _year()
     with services().db.transaction() as s:
         rows = outgoing_rows(s, p.agency_id, year)
@@ -341,7 +328,7 @@ def register() -> str:
 @bp.get("/registers/outgoing.<fmt>")
 @page("clerk", "admin")
 def register_export(fmt: str) -> Response:
-    p = _p()
+    p = signed_in()
     year = _year()
     if fmt not in ("csv", "pdf"):
         abort(404)

@@ -5,7 +5,7 @@ incoming register (sổ đến) with CSV/PDF export. Recalled and duplicate docu
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -24,7 +24,7 @@ from ...exchange.models import IncomingDocument, IncomingRegisterEntry, OutboxIt
 from ...exchange.service import incoming_action
 from ...models import Agency
 from .. import exchange_labels
-from ..common import VN, flash_error, page, services, web_blueprint, web_principal
+from ..common import VN, flash_error, page, parse_date, services, signed_in, web_blueprint
 from ..exchange_labels import INCOMING_STATUSES
 from ..i18n import current_lang
 from ..nav import NavItem
@@ -44,23 +44,10 @@ PAGE_SIZE = 50
 MAX_PREVIEW_PAGES = 30
 
 
-def _p() -> Principal:
-    p = web_principal()
-    assert p is not None
-    return p
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @bp.get("/inbox")
 @page(*VIEWERS)
 def inbox() -> str:
-    p = _p()
+    p = signed_in()
     args = {k: request.args.get(k, "").strip() for k in ("status", "urgency", "sender", "from", "to", "page")}
     stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
                                           IncomingDocument.status.not_in(HIDDEN),
@@ -72,7 +59,7 @@ def inbox() -> str:
     if args["sender"]:
         like = f"%{args['sender']}%"
         stmt = stmt.where(or_(IncomingDocument.sender_code.ilike(like), IncomingDocument.sender_name.ilike(like)))
-    start, end = _date(args["from"]), _date(args["to"])
+    start, end = parse_date(args["from"]), parse_date(args["to"])
     if start:
         stmt = stmt.where(IncomingDocument.received_at >= datetime.combine(start, time(), VN))
     if end:
@@ -128,7 +115,7 @@ def _files(inc: IncomingDocument) -> list[dict[str, Any]]:
 @bp.get("/inbox/<doc_id>")
 @page(*VIEWERS)
 def detail(doc_id: str) -> str:
-    p = _p()
+    p = signed_in()
     inc = _load(p, doc_id)
     with services().db.transaction() as s:
         sent = list(s.execute(select(OutboxItem).where(OutboxItem.incoming_id == inc.id, OutboxItem.kind == "status")
@@ -149,7 +136,7 @@ def _file_sha(inc: IncomingDocument, sha: str) -> str:
 @bp.get("/inbox/<doc_id>/files/<sha>")
 @page(*VIEWERS)
 def file(doc_id: str, sha: str) -> Response:
-    inc = _load(_p(), doc_id)
+    inc = _load(signed_in(), doc_id)
     sha = _file_sha(inc, sha)
     name = next((f.get("name") for f in json.loads(inc.files) if f.get("sha256") == sha), None) or f"{sha[:12]}.pdf"
     return send_file(services().blobs.path_for(sha), mimetype="application/pdf",
@@ -159,7 +146,7 @@ def file(doc_id: str, sha: str) -> Response:
 @bp.get("/inbox/<doc_id>/files/<sha>/pages/<int:page_no>.png")
 @page(*VIEWERS)
 def page_image(doc_id: str, sha: str, page_no: int) -> Response:
-    inc = _load(_p(), doc_id)
+    inc = _load(signed_in(), doc_id)
     sha = _file_sha(inc, sha)
     if not 1 <= page_no <= MAX_PREVIEW_PAGES:
         abort(404)
@@ -183,7 +170,7 @@ DONE = {"register": _l("Registered in the incoming register; status 03 is being 
 @bp.post("/inbox/<doc_id>/action")
 @page("clerk")
 def action(doc_id: str) -> Response:
-    p = _p()
+    p = signed_in()
     _load(p, doc_id)  # 404 before anything else for documents that are not ours
     act = request.form.get("action", "")
     if act not in ACTIONS:
@@ -220,7 +207,7 @@ def _register_rows(agency_id: int, year: int) -> tuple[list[IncomingRegisterEntr
 @page("clerk", "admin")
 def register() -> str:
     year = _year()
-    rows, _name = _register_rows(_p().agency_id, year)
+    rows, _name = _register_rows(signed_in().agency_id, year)
     return render_template("inbox/register.html", rows=rows, year=year, title=_("Incoming register"))
 
 
@@ -230,7 +217,7 @@ def register_export(fmt: str) -> Response:
     if fmt not in ("csv", "pdf"):
         abort(404)
     year = _year()
-    rows, name = _register_rows(_p().agency_id, year)
+    rows, name = _register_rows(signed_in().agency_id, year)
     if fmt == "csv":
         return Response(to_csv(rows, INCOMING_COLUMNS), mimetype="text/csv",  # type: ignore[arg-type]
                         headers={"Content-Disposition": f'attachment; filename="so-den-{year}.csv"'})
