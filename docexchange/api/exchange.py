@@ -10,33 +10,29 @@ from apiflask.fields import DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 from flask import Response, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..documents import service as documents
-from ..documents.register import export
-from ..errors import BadInput, NotFound
+from ..errors import BadInput
 from ..exchange.engine import exchange_deps_for
 from ..exchange.models import (
     STATUS_LABELS,
-    DeferredReceipt,
     IncomingDocument,
-    IncomingRegisterEntry,
     OutboxItem,
     RecipientStatus,
 )
+from ..exchange.register import INCOMING_COLUMNS, export_incoming
 from ..exchange.service import incoming_action
+from ..exchange.visibility import (
+    DEFERRED_VIEWERS,
+    deferred_receipts,
+    get_visible_incoming,
+    incoming_register_rows,
+    visible_incoming,
+)
 from ..models import Agency
 from ._deps import current_principal, require, services
 
 bp = APIBlueprint("exchange", __name__, url_prefix="/api/v1", tag="Exchange")
-
-INCOMING_COLUMNS = (
-    ("arrival_date", "Ngày đến", 18), ("arrival_number", "Số đến", 10), ("author", "Tác giả", 40),
-    ("number_notation", "Số, ký hiệu", 22), ("document_date", "Ngày tháng văn bản", 18),
-    ("type_and_subject", "Tên loại và trích yếu nội dung", 60), ("receiving_unit", "Đơn vị hoặc người nhận", 25),
-    ("transfer_date", "Ngày chuyển", 15), ("acknowledgement", "Ký nhận", 15), ("notes", "Ghi chú", 25),
-)
-
 
 class IncomingOut(Schema):
     id = String()
@@ -80,15 +76,6 @@ class DeferredList(Schema):
     items = List(Nested(DeferredOut))
 
 
-DEFERRED_VIEWERS = ("clerk", "auditor")
-
-
-def deferred_receipts(session: Session, agency_id: int) -> list[DeferredReceipt]:
-    """The packages of an agency left on the hub until their signatures can be verified, oldest first."""
-    return list(session.execute(select(DeferredReceipt).where(DeferredReceipt.agency_id == agency_id)
-                                .order_by(DeferredReceipt.first_deferred_at, DeferredReceipt.id).limit(500)).scalars())
-
-
 class ActionIn(Schema):
     action = String(required=True, validate=OneOf(["register", "reject", "assigned", "processing", "completed"]))
     note = String(load_default="", validate=Length(0, 500))
@@ -121,17 +108,12 @@ def _incoming(inc: IncomingDocument) -> dict[str, object]:
 
 @bp.get("/inbox")
 @bp.output(IncomingList)
-@bp.doc(summary="Received documents of your agency (?status=); recalled and duplicate ones are hidden",
+@bp.doc(summary="Received documents of your agency (?status=); recalled, duplicate and replaced ones are hidden",
         security="BearerAuth")
 def inbox() -> dict[str, object]:
     p = current_principal()
-    stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
-                                          IncomingDocument.status.not_in(("recalled", "duplicate", "replaced")),
-                                          IncomingDocument.business_doc_type.not_in((1, 2)))  # orders are not work
-    if request.args.get("status"):
-        stmt = stmt.where(IncomingDocument.status == request.args["status"])
     with services().db.transaction() as s:
-        rows = s.execute(stmt.order_by(IncomingDocument.id.desc()).limit(500)).scalars()
+        rows = visible_incoming(s, p, status=request.args.get("status") or None)
         return {"items": [_incoming(r) for r in rows]}
 
 
@@ -160,10 +142,7 @@ def inbox_deferred() -> dict[str, object]:
 def inbox_item(doc_id: str) -> dict[str, object]:
     p = current_principal()
     with services().db.transaction() as s:
-        inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == doc_id)).scalar_one_or_none()
-        if inc is None or inc.agency_id != p.agency_id or inc.status in ("recalled", "duplicate"):
-            raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
-        return _incoming(inc)
+        return _incoming(get_visible_incoming(s, p, doc_id))
 
 
 @bp.get("/inbox/<doc_id>/verification")
@@ -171,9 +150,7 @@ def inbox_item(doc_id: str) -> dict[str, object]:
 def inbox_verification(doc_id: str) -> dict[str, object]:
     p = current_principal()
     with services().db.transaction() as s:
-        inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == doc_id)).scalar_one_or_none()
-        if inc is None or inc.agency_id != p.agency_id:
-            raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
+        inc = get_visible_incoming(s, p, doc_id)
         return {"verdict": inc.verdict, "reports": json.loads(inc.verification)}
 
 
@@ -224,14 +201,11 @@ def incoming_register() -> Response | dict[str, object]:
     year = year or utcnow().year
     fmt = request.args.get("format", "json")
     with services().db.transaction() as s:
-        rows = list(s.execute(select(IncomingRegisterEntry).where(
-            IncomingRegisterEntry.agency_id == p.agency_id, IncomingRegisterEntry.year == year)
-            .order_by(IncomingRegisterEntry.arrival_number)).scalars())
         agency = s.get(Agency, p.agency_id)
         assert agency is not None
         if fmt in ("csv", "pdf"):
-            out = export(f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN NĂM {year}", agency.name, rows, INCOMING_COLUMNS, fmt,  # type: ignore[arg-type]
-                         f"so-den-{year}")
+            out = export_incoming(s, p, agency.name, year, fmt)
             return Response(out.data, mimetype=out.mimetype,
                             headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
+        rows = incoming_register_rows(s, p, year)
         return {"year": year, "items": [{c: getattr(r, c) for c, _, _ in INCOMING_COLUMNS} for r in rows]}

@@ -57,12 +57,26 @@ def outgoing_rows(session: Session, agency_id: int, year: int) -> list[OutgoingR
         .order_by(OutgoingRegisterEntry.id)).scalars())
 
 
+# A cell starting with one of these is read as a formula by spreadsheet programs (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A register value made safe for a spreadsheet: text that starts with ``=``, ``+``, ``-``, ``@``, a tab or
+    a carriage return gets a leading single quote (the OWASP neutralisation), so ``=HYPERLINK(…)`` in an organ
+    name received from another agency stays text. Anything else is written exactly as before."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[object], columns: tuple[tuple[str, str, int], ...] = OUTGOING_COLUMNS) -> bytes:
+    """Every CSV export goes through here: the header row, then each row's columns, each cell neutralised."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([title for _, title, _ in columns])
+    writer.writerow([csv_cell(title) for _, title, _ in columns])
     for row in rows:
-        writer.writerow([getattr(row, name) for name, _, _ in columns])
+        writer.writerow([csv_cell(getattr(row, name)) for name, _, _ in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so spreadsheet programs read Vietnamese
 
 

@@ -52,13 +52,14 @@ from ..blobstore import BlobStore
 from ..db import Database, db_now, utcnow
 from ..documents.models import Document
 from ..documents.numbering import next_number
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..ledger import Ledger
 from ..models import Agency, User
 from ..pki.ca import Identity
 from ..signing.validation import ValidationPolicy, validate_pdf
 from .models import STATUS_LABELS, DeferredReceipt, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
 from .outbox import claim, mark_failed_attempt, mark_sent
+from .visibility import get_visible_incoming, incoming_in_force
 
 log = logging.getLogger("docexchange.exchange")
 T = TypeVar("T")
@@ -661,10 +662,8 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
 
 def _order_target(s: Session, agency: Agency, inc: IncomingDocument) -> IncomingDocument | None:
     """The document in force that a recall or update order from the same sender refers to."""
-    return s.execute(select(IncomingDocument).where(
-        IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
-        IncomingDocument.edxml_document_id == inc.edxml_document_id, IncomingDocument.business_doc_type == 0,
-        IncomingDocument.status.not_in(("rejected", "duplicate", "recalled", "replaced")))).scalars().first()
+    return s.execute(incoming_in_force(agency.id, inc.sender_code, inc.edxml_document_id,
+                                       business_doc_type=0)).scalars().first()
 
 
 def _apply_revoke(s: Session, deps: ExchangeDeps, agency: Agency, inc: IncomingDocument, owner: str) -> str:
@@ -707,10 +706,7 @@ def _apply_replacements(s: Session, deps: ExchangeDeps, agency: Agency, inc: Inc
     """BussinessDocType 3: this document replaces earlier ones (ReplacementInfoList); those leave the working
     views (kept for the ledger)."""
     for rep in msg.business.replacements:
-        for old in s.execute(select(IncomingDocument).where(
-                IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == inc.sender_code,
-                IncomingDocument.edxml_document_id == rep.document_id, IncomingDocument.business_doc_type != 1,
-                IncomingDocument.status.not_in(("rejected", "duplicate", "recalled", "replaced")))).scalars():
+        for old in s.execute(incoming_in_force(agency.id, inc.sender_code, rep.document_id)).scalars():
             old.status = "replaced"
             old.reason = f"Được thay thế bởi văn bản {inc.number_notation}"
             deps.ledger.append(s, actor=owner, agency_code=agency.code, action="document_replaced",
@@ -778,10 +774,7 @@ CLERK_CODES = {"04": "assigned", "05": "processing", "06": "completed"}
 
 def incoming_action(s: Session, deps: ExchangeDeps, agency_id: int, public_id: str, action: str, actor: str,
                     note: str = "") -> IncomingDocument:
-    inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == public_id)
-                    .with_for_update()).scalar_one_or_none()
-    if inc is None or inc.agency_id != agency_id or inc.status in ("recalled", "duplicate"):
-        raise NotFound("incoming document not found", "không tìm thấy văn bản đến")
+    inc = get_visible_incoming(s, agency_id, public_id, lock=True)
     if action == "register":
         register_incoming(s, deps, inc, actor)
     elif action == "reject":

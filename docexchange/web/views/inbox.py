@@ -1,6 +1,7 @@
 """The receive side for clerks: the inbox of received documents (filters, urgency, the verification verdict),
 a document's page (files, previews, per-signature summary, the clerk's actions, the statuses sent back) and the
-incoming register (sổ đến) with CSV/PDF export. Recalled and duplicate documents never appear here."""
+incoming register (sổ đến) with CSV/PDF export. What a clerk may see is ``exchange.visibility``'s rule, the same
+as the API's: recalled, duplicate and replaced documents never appear here."""
 
 from __future__ import annotations
 
@@ -14,14 +15,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from ...api.exchange import DEFERRED_VIEWERS, INCOMING_COLUMNS, deferred_receipts
 from ...auth import Principal
 from ...db import utcnow
-from ...documents.register import to_csv, to_pdf
-from ...errors import DomainError
+from ...errors import DomainError, NotFound
 from ...exchange.engine import exchange_deps_for
 from ...exchange.models import IncomingDocument, IncomingRegisterEntry, OutboxItem
+from ...exchange.register import export_incoming
 from ...exchange.service import incoming_action
+from ...exchange.visibility import (
+    DEFERRED_VIEWERS,
+    deferred_receipts,
+    get_visible_incoming,
+    incoming_register_rows,
+    visible_incoming_query,
+)
 from ...models import Agency
 from .. import exchange_labels
 from ..common import VN, flash_error, page, parse_date, services, signed_in, web_blueprint
@@ -38,7 +45,6 @@ NAV = [
     NavItem("inbox", _l("Incoming documents"), "web_inbox.inbox", frozenset({"clerk", "admin"}), 30),
     NavItem("register_in", _l("Incoming register"), "web_inbox.register", frozenset({"clerk", "admin"}), 45),
 ]
-HIDDEN = ("recalled", "duplicate", "replaced")
 ACTIONS = ("register", "reject", "assigned", "processing", "completed")
 PAGE_SIZE = 50
 MAX_PREVIEW_PAGES = 30
@@ -49,9 +55,7 @@ MAX_PREVIEW_PAGES = 30
 def inbox() -> str:
     p = signed_in()
     args = {k: request.args.get(k, "").strip() for k in ("status", "urgency", "sender", "from", "to", "page")}
-    stmt = select(IncomingDocument).where(IncomingDocument.agency_id == p.agency_id,
-                                          IncomingDocument.status.not_in(HIDDEN),
-                                          IncomingDocument.business_doc_type.not_in((1, 2)))  # orders are not work
+    stmt = visible_incoming_query(p)
     if args["status"] in INCOMING_STATUSES:
         stmt = stmt.where(IncomingDocument.status == args["status"])
     if args["urgency"].isdigit():
@@ -92,10 +96,11 @@ def _waiting(p: Principal) -> list[dict[str, Any]]:
 
 def _load(p: Principal, doc_id: str) -> IncomingDocument:
     """The incoming document of the current agency; anything else (another agency's, recalled, duplicate,
-    unknown) is a 404 that does not tell which."""
+    replaced, unknown) is a 404 that does not tell which."""
     with services().db.transaction() as s:
-        inc = s.execute(select(IncomingDocument).where(IncomingDocument.public_id == doc_id)).scalar_one_or_none()
-        if inc is None or inc.agency_id != p.agency_id or inc.status in HIDDEN:
+        try:
+            inc = get_visible_incoming(s, p, doc_id)
+        except NotFound:
             abort(404)
         s.expunge(inc)
     return inc
@@ -193,21 +198,13 @@ def _year() -> int:
     return int(y) if y.isdigit() and 2000 <= int(y) <= 2100 else utcnow().astimezone(VN).year
 
 
-def _register_rows(agency_id: int, year: int) -> tuple[list[IncomingRegisterEntry], str]:
-    with services().db.transaction() as s:
-        rows = list(s.execute(select(IncomingRegisterEntry).where(
-            IncomingRegisterEntry.agency_id == agency_id, IncomingRegisterEntry.year == year)
-            .order_by(IncomingRegisterEntry.arrival_number)).scalars())
-        agency = s.get(Agency, agency_id)
-        s.expunge_all()
-    return rows, agency.name if agency else ""
-
-
 @bp.get("/registers/incoming")
 @page("clerk", "admin")
 def register() -> str:
     year = _year()
-    rows, _name = _register_rows(signed_in().agency_id, year)
+    with services().db.transaction() as s:
+        rows: list[IncomingRegisterEntry] = incoming_register_rows(s, signed_in(), year)
+        s.expunge_all()
     return render_template("inbox/register.html", rows=rows, year=year, title=_("Incoming register"))
 
 
@@ -217,10 +214,9 @@ def register_export(fmt: str) -> Response:
     if fmt not in ("csv", "pdf"):
         abort(404)
     year = _year()
-    rows, name = _register_rows(signed_in().agency_id, year)
-    if fmt == "csv":
-        return Response(to_csv(rows, INCOMING_COLUMNS), mimetype="text/csv",  # type: ignore[arg-type]
-                        headers={"Content-Disposition": f'attachment; filename="so-den-{year}.csv"'})
-    return Response(to_pdf(f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN NĂM {year}", name, rows,  # type: ignore[arg-type]
-                           INCOMING_COLUMNS), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="so-den-{year}.pdf"'})
+    p = signed_in()
+    with services().db.reading() as s:
+        agency = s.get(Agency, p.agency_id)
+        out = export_incoming(s, p, agency.name if agency else "", year, fmt)
+    return Response(out.data, mimetype=out.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
