@@ -10,10 +10,14 @@ from typing import Any
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .config import Settings
 from .errors import DomainError, Unavailable
+from .jsonlimits import MAX_JSON_BYTES, check_json_body
+from .jsonlimits import loads as bounded_loads
+from .jsonlimits import too_large as json_too_large
 from .migrate import require_current
 from .services import Services
 
@@ -43,6 +47,14 @@ def configure_logging(json_logs: bool) -> None:
     root.setLevel(logging.INFO)
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, parsing through ``jsonlimits.loads``: too deep is a ValueError (Flask answers 400), never a
+    RecursionError."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return bounded_loads(s, **kwargs)
+
+
 def problem_response(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
     resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     for k, v in (headers or {}).items():
@@ -69,8 +81,18 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
                     "an English `title`/`detail` and a Vietnamese `detail_vi`.",
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
     )
+    app.json = BoundedJSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["docexchange"] = services
+
+    @app.before_request
+    def _bounded_json_body() -> None:
+        """A JSON body nested too deep (or too large) is bad input, refused before any parser recurses into it
+        (``[[[[…` 100 000 levels deep would otherwise end in RecursionError, a 500)."""
+        if request.is_json:
+            if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+                raise json_too_large()  # without reading the body
+            check_json_body(request.get_data(cache=True))
 
     @app.error_processor
     def _http_error(error: HTTPError) -> Response:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
@@ -116,6 +116,10 @@ def create_draft(session: Session, deps: Deps, p: Principal, upload: BinaryIO, f
     meta.type_name, meta.type_abbr = doc_type.name, doc_type.abbreviation or ""
     if meta.urgency not in URGENCY:
         raise BadInput("urgency must be 0..4", "độ khẩn phải từ 0 đến 4", code="bad_urgency")
+    agency = session.get(Agency, p.agency_id)
+    assert agency is not None
+    meta.notation_suffix = meta.notation_suffix.strip()
+    check_notation(meta.type_abbr, agency.abbreviation, meta.notation_suffix)
     if not meta.subject.strip() or len(meta.subject) > 500:
         raise BadInput("subject is required (at most 500 characters)",
                        "trích yếu là bắt buộc (tối đa 500 ký tự)", code="bad_subject")
@@ -177,12 +181,19 @@ def get_document(session: Session, p: Principal, public_id: str, *, lock: bool =
     return doc
 
 
-def list_documents(session: Session, p: Principal, status: str | None = None, limit: int = 200) -> list[Document]:
+def visible_documents_query(p: Principal) -> Select[Document]:
+    """The outgoing documents a principal's lists show: its agency's; a signer only those they are to sign.
+    (One rule for the API list and the web pages; callers add filters, counts and paging.)"""
     stmt = select(Document).where(Document.agency_id == p.agency_id)
-    if status:
-        stmt = stmt.where(Document.status == status)
     if p.role == "signer":
         stmt = stmt.where(Document.signer_user_id == p.user_id)
+    return stmt
+
+
+def list_documents(session: Session, p: Principal, status: str | None = None, limit: int = 200) -> list[Document]:
+    stmt = visible_documents_query(p)
+    if status:
+        stmt = stmt.where(Document.status == status)
     return list(session.execute(stmt.order_by(Document.id.desc()).limit(limit)).scalars())
 
 
@@ -297,11 +308,31 @@ def issue(session: Session, deps: Deps, p: Principal, public_id: str, seal_pin: 
 
 def notation_for(doc: Document, agency: Agency) -> str:
     """Decree 30 notation: type abbreviation + agency abbreviation (QĐ-BNV); công văn: agency + drafting unit
-    (BNV-VP)."""
-    parts = [doc.type_abbr, agency.abbreviation] if doc.type_abbr else [agency.abbreviation]
-    if doc.notation_suffix:
-        parts.append(doc.notation_suffix)
-    return "-".join(x for x in parts if x)[:30]  # official abbreviations keep their case (TTr, QyĐ)
+    (BNV-VP). Checked by ``check_notation``: the same rule at draft creation and at issue."""
+    return check_notation(doc.type_abbr, agency.abbreviation, doc.notation_suffix)
+
+
+def check_notation(type_abbr: str, agency_abbr: str, suffix: str) -> str:
+    """The notation a document will carry, or the refusal issuing it would meet: the edXML builder's own rule
+    (``canonical_notation``: groups of A-Z, Đ, 0-9 and '.', joined by '-', at most 30 characters) with the
+    builder's error code, so a draft whose notation could never be sent is refused when it is created, not
+    after the competent person has signed it."""
+    from ..formats.metadata import CODE_NOTATION_MAX, MetadataError, canonical_notation
+
+    parts = [type_abbr, agency_abbr] if type_abbr else [agency_abbr]
+    if suffix:
+        parts.append(suffix)
+    notation = "-".join(x for x in parts if x)  # official abbreviations keep their case (TTr, QyĐ)
+    try:
+        canonical_notation(notation, "MessageHeader.Code.CodeNotation")
+    except MetadataError as exc:
+        raise BadInput(
+            f"the notation {notation!r} (drafting unit {suffix!r}) cannot be issued: groups of A-Z, Đ, 0-9 and "
+            f"'.' separated by '-', at most {CODE_NOTATION_MAX} characters",
+            f"ký hiệu văn bản {notation!r} (đơn vị soạn thảo {suffix!r}) không hợp lệ để ban hành: gồm các nhóm "
+            f"chữ A-Z, Đ, số 0-9 và dấu '.', nối bằng dấu '-', tối đa {CODE_NOTATION_MAX} ký tự",
+            code=exc.code, field="notation_suffix") from exc
+    return notation
 
 
 def perform(db: Database, deps: Deps, p: Principal, public_id: str, action: str, pin: str = "", *,

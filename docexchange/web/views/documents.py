@@ -45,9 +45,7 @@ MAX_PREVIEW_PAGES = 30
 
 def _filtered(p: Principal, args: dict[str, str]) -> tuple[list[Document], int]:
     """Documents of the current agency (signers: only those they are to sign), filtered and paged."""
-    stmt = select(Document).where(Document.agency_id == p.agency_id)
-    if p.role == "signer":
-        stmt = stmt.where(Document.signer_user_id == p.user_id)
+    stmt = service.visible_documents_query(p)
     if args.get("status") in STATUSES:
         stmt = stmt.where(Document.status == args["status"])
     if (args.get("urgency") or "").isdigit() and int(args["urgency"]) in URGENCY:
