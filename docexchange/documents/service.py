@@ -324,7 +324,7 @@ def check_notation(type_abbr: str, agency_abbr: str, suffix: str) -> str:
         parts.append(suffix)
     notation = "-".join(x for x in parts if x)  # official abbreviations keep their case (TTr, QyĐ)
     try:
-        canonical_notation(notation, "MessageHeader.Code.CodeNotation")
+        canonical_notation(notation)  # the path and code issuing gives
     except MetadataError as exc:
         raise BadInput(
             f"the notation {notation!r} (drafting unit {suffix!r}) cannot be issued: groups of A-Z, Đ, 0-9 and "
