@@ -72,7 +72,8 @@ class IncomingDocument(Base):
     verification: Mapped[str] = mapped_column(Text, default="{}")  # reports per file (JSON)
     normalizations: Mapped[str] = mapped_column(Text, default="[]")
     errors: Mapped[str] = mapped_column(Text, default="[]")
-    # arrived | rejected | registered | assigned | processing | completed | recalled | duplicate
+    # arrived | rejected | registered | assigned | processing | completed | recalled | duplicate | replaced
+    # (which of them anyone may see or act on: exchange/visibility.py)
     status: Mapped[str] = mapped_column(String(20), default="arrived", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     arrival_year: Mapped[int | None] = mapped_column(Integer)

@@ -104,3 +104,89 @@ def test_other_agency_sees_nothing(app, tokens, draft_id: str) -> None:  # type:
     assert all(d["id"] != draft_id for d in c.get("/api/v1/documents", headers=other).get_json()["items"])
     r = c.post(f"/api/v1/documents/{draft_id}/issue", headers=other, json={"pin": "x"})
     assert r.status_code == 404
+
+
+# ------------------------------------------------------------------------ received documents, by state
+# One rule (exchange/visibility.py) for the API and the web: recalled, duplicate and replaced documents and the
+# sender's orders are "not found" for everyone, exactly like another agency's document.
+HIDDEN = ("recalled", "duplicate", "replaced", "order")
+WEB_VIEWERS = {"clerk", "auditor"}  # of the four demo roles, those the inbox pages admit
+
+
+@pytest.fixture(scope="module")
+def incoming(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Seeded received documents of Bộ Nội vụ: one registered (the control), one in each hidden state."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from docexchange.exchange.models import IncomingDocument
+    from docexchange.models import Agency
+
+    svc = app.extensions["docexchange"]
+    out = {}
+    with svc.db.transaction() as s:
+        bnv = s.execute(select(Agency).where(Agency.code == "000.00.00.G09")).scalar_one()
+        for n, state in enumerate(("registered", *HIDDEN)):
+            public_id = str(uuid.uuid4())
+            s.add(IncomingDocument(
+                public_id=public_id, agency_id=bnv.id, hub_doc_id=f"hub-{state}", sender_code="000.00.00.H41",
+                sender_name="Ủy ban nhân dân tỉnh Nghệ An", edxml_document_id=f"000.00.00.H41,2026/12/01,{n}/QĐ-UBND",
+                package_sha256=f"{n:064x}", business_doc_type=1 if state == "order" else 0,
+                number_notation=f"{n}/QĐ-UBND", subject=f"Văn bản đến trạng thái {state}",
+                status="completed" if state == "order" else state, verdict="TOTAL_PASSED",
+                files=f'[{{"name": "vb.pdf", "sha256": "{n:064x}", "role": "main", "indication": "TOTAL_PASSED"}}]',
+                arrival_year=2026, arrival_number=n + 1))
+            out[state] = public_id
+    return out
+
+
+@pytest.mark.parametrize("user", [*ROLES, "nghean.vanthu"])
+@pytest.mark.parametrize("state", ["registered", *HIDDEN])
+def test_received_document_by_state_role_and_agency_api(app, tokens, incoming, user: str,  # type: ignore[no-untyped-def]
+                                                        state: str) -> None:
+    c = app.test_client()
+    role = "clerk" if user == "nghean.vanthu" else ROLES[user]
+    own = user.startswith("bnv.") or user == "kiemtoan"
+    visible = own and state == "registered"
+    doc_id = incoming[state]
+    listed = [i["id"] for i in c.get("/api/v1/inbox", headers=tokens[user]).get_json()["items"]]
+    assert (doc_id in listed) == visible
+    for path in (f"/api/v1/inbox/{doc_id}", f"/api/v1/inbox/{doc_id}/verification"):
+        r = c.get(path, headers=tokens[user])
+        assert r.status_code == (200 if visible else 404), (path, r.get_json())
+        if not visible:
+            assert r.get_json()["code"] == "not_found" and "trạng thái" not in r.get_data(as_text=True)
+    for action in ("register", "reject"):  # neither changes the visible (registered) one: 409
+        r = c.post(f"/api/v1/inbox/{doc_id}/actions", headers=tokens[user], json={"action": action, "note": "x"})
+        expected = 403 if role != "clerk" else 409 if visible else 404
+        assert r.status_code == expected, (user, state, action, r.get_json())
+
+
+@pytest.mark.parametrize("user", ["bnv.vanthu", "kiemtoan", "nghean.vanthu"])
+@pytest.mark.parametrize("state", ["registered", *HIDDEN])
+def test_received_document_by_state_role_and_agency_web(app, incoming, user: str, state: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import token_of, web_login
+
+    web = app.test_client()
+    web_login(web, user, app.extensions["docexchange"].secrets["demo_password"])
+    visible = user != "nghean.vanthu" and state == "registered"
+    doc_id = incoming[state]
+    assert (doc_id in web.get("/inbox").get_data(as_text=True)) == visible
+    r = web.get(f"/inbox/{doc_id}")
+    assert r.status_code == (200 if visible else 404), (user, state)
+    assert (f"Văn bản đến trạng thái {state}" in r.get_data(as_text=True)) == visible
+    r = web.get(f"/inbox/{doc_id}/files/{'0' * 64}")
+    assert r.status_code == 404  # no such blob for the visible one either; hidden ones stop before looking
+    if user.endswith(".vanthu"):
+        r = web.post(f"/inbox/{doc_id}/action", data={"csrf_token": token_of(web, "/inbox"), "action": "assigned",
+                                                      "note": "x"})
+        assert r.status_code == (302 if visible else 404), (user, state)
+    with app.extensions["docexchange"].db.reading() as s:
+        from sqlalchemy import select
+
+        from docexchange.exchange.models import IncomingDocument
+
+        status = s.execute(select(IncomingDocument.status).where(IncomingDocument.public_id == doc_id)).scalar_one()
+    assert status in ("registered", "assigned", "completed") if state == "registered" else status == (
+        "completed" if state == "order" else state)
