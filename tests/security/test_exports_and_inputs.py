@@ -49,6 +49,7 @@ class Env:
     password: str
     first: IncomingDocument  # registered, then replaced by ``second``
     second: IncomingDocument
+    hub_client: HubClient  # Nghệ An's credentials at the hub
 
 
 def _package(ns: Any, bnv: Agency, pin: str, base: Path, number: str, subject: str,
@@ -121,7 +122,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             second = s.execute(select(IncomingDocument).where(IncomingDocument.id != first.id)).scalar_one()
             s.expunge_all()
         assert (first.status, second.status) == ("replaced", "registered"), (first.reason, second.reason)
-        yield Env(svc, app, svc.secrets["demo_password"], first, second)
+        yield Env(svc, app, svc.secrets["demo_password"], first, second, HubClient(hub.url, ng_sid, ng_secret))
     finally:
         server.close()
         hub.stop()
@@ -259,6 +260,24 @@ def test_deeply_nested_json_is_bad_input_not_a_crash(env: Env, method: str, path
     assert problem["detail_vi"] == "nội dung JSON lồng nhau quá 64 cấp"
     with env.svc.db.reading() as s:  # nothing changed
         assert s.get(IncomingDocument, env.second.id).status == "registered"  # type: ignore[union-attr]
+
+
+def test_deeply_nested_json_to_the_hub_is_bad_json_not_a_crash(env: Env) -> None:
+    """The hub parses the signed JSON bodies of its agencies itself: a (leaked) credential sending 100 000 levels
+    gets 400 ``bad_json``, not a 500."""
+    import hashlib
+
+    import requests
+
+    client = env.hub_client
+    body = DEEP.encode()
+    headers = client._headers("/getReceivedEdocList", hashlib.sha256(body).hexdigest())
+    r = requests.post(client.base_url + "/getReceivedEdocList", data=body, timeout=30,
+                      headers=headers | {"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert r.json()["code"] == "bad_json" and r.json()["detail_vi"]
+    assert client.get_received_edoc_list() == []  # the mailbox still answers
 
 
 def test_json_at_the_limit_and_ordinary_bodies_still_work(env: Env) -> None:

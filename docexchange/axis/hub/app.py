@@ -22,6 +22,7 @@ from docexchange.blobstore import BlobStore
 from docexchange.config import Settings
 from docexchange.db import Database
 from docexchange.errors import BadInput, DomainError, Forbidden
+from docexchange.jsonlimits import loads as bounded_loads
 
 log = logging.getLogger("docexchange.axis.hub")
 PROBLEM = "application/problem+json"
@@ -170,7 +171,7 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
         if not data.strip():
             return {}
         try:
-            body = json.loads(data)
+            body = bounded_loads(data)  # nested too deep: ValueError like any bad JSON, never RecursionError
         except ValueError as exc:
             raise BadInput("Body is not JSON", "Nội dung không phải JSON", code="bad_json") from exc
         if not isinstance(body, dict):

@@ -137,7 +137,7 @@ def create() -> Response | str | tuple[str, int] | tuple[Response, int]:
             type_name=type_name, type_abbr=abbr, subject=form.get("subject", ""),
             recipients=sorted(set(form.getlist("recipients"))), signer_username=form.get("signer", ""),
             authority_marker=form.get("authority_marker", ""), signer_position=form.get("signer_position", "")[:100],
-            urgency=urgency, notation_suffix=form.get("notation_suffix", "").strip()[:20],
+            urgency=urgency, notation_suffix=form.get("notation_suffix", "").strip(),
             attachments=[(a.filename or f"attachment-{i + 1}.pdf", cast(BinaryIO, a.stream))
                          for i, a in enumerate(request.files.getlist("attachments")) if a.filename])
         svc = services()
