@@ -10,13 +10,12 @@ from typing import Any
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, g, request
-from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .config import Settings
 from .errors import DomainError, Unavailable
+from .flaskjson import BoundedJSONProvider
 from .jsonlimits import MAX_JSON_BYTES, check_json_body
-from .jsonlimits import loads as bounded_loads
 from .jsonlimits import too_large as json_too_large
 from .migrate import require_current
 from .services import Services
@@ -45,14 +44,6 @@ def configure_logging(json_logs: bool) -> None:
     root = logging.getLogger("docexchange")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-
-
-class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, parsing through ``jsonlimits.loads``: too deep is a ValueError (Flask answers 400), never a
-    RecursionError."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return bounded_loads(s, **kwargs)
 
 
 def problem_response(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:

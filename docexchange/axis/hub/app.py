@@ -22,6 +22,7 @@ from docexchange.blobstore import BlobStore
 from docexchange.config import Settings
 from docexchange.db import Database
 from docexchange.errors import BadInput, DomainError, Forbidden
+from docexchange.flaskjson import BoundedJSONProvider
 from docexchange.jsonlimits import loads as bounded_loads
 
 log = logging.getLogger("docexchange.axis.hub")
@@ -85,6 +86,7 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     service = HubService(db, blobs, hs)
 
     app = Flask("docexchange.axis.hub")
+    app.json = BoundedJSONProvider(app)  # get_json(): too deep is bad JSON, not a RecursionError
     app.config["MAX_CONTENT_LENGTH"] = hs.max_package_bytes + FORM_OVERHEAD
     app.extensions["hub_service"] = service
     app.wsgi_app = _wrap_input(app.wsgi_app)  # type: ignore[method-assign]
