@@ -55,6 +55,9 @@ class Settings:
     tsa_url: str = ""                 # empty: the node's in-process dev TSA
     tsa_wait_seconds: float = 20.0    # how long signing keeps retrying an unreachable TSA
     signing_level: str = "B-LT"       # PAdES level of every signature the node makes
+    # operator allow-list for URLs named by certificates that resolve to loopback/private/link-local addresses
+    # (IP, network, host name, each with an optional :port, or an http(s) URL prefix); docs/security.md §3
+    fetch_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.signing_level not in SIGNING_LEVELS:
@@ -63,8 +66,21 @@ class Settings:
         if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
             raise ConfigError(f"DOCEXCHANGE_TSA_URL must be an http:// or https:// URL, or empty for the "
                               f"in-process dev TSA (got {self.tsa_url!r})")
+        from .netutil import parse_allow_entry
+
+        for entry in self.fetch_allow:
+            try:
+                parse_allow_entry(entry)
+            except ValueError as exc:
+                raise ConfigError(f"DOCEXCHANGE_FETCH_ALLOW: {exc}") from None
         if not 0 <= self.tsa_wait_seconds <= 3600:
             raise ConfigError(f"DOCEXCHANGE_TSA_WAIT_SECONDS must be between 0 and 3600 (got {self.tsa_wait_seconds})")
+
+    def fetch_allow_list(self) -> tuple[str, ...]:
+        """What validation may fetch besides public addresses: the operator's allow-list, plus this node's own
+        OCSP/CRL/CA-certificate URLs (``<public URL>/pki/``, written by its dev CA into the certificates it
+        issues)."""
+        return (*self.fetch_allow, self.public_url.rstrip("/") + "/pki/")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -89,6 +105,7 @@ class Settings:
             tsa_url=_env("TSA_URL", "").strip(),
             tsa_wait_seconds=_env_float("TSA_WAIT_SECONDS", 20.0),
             signing_level=_env("SIGNING_LEVEL", "B-LT").strip().upper(),
+            fetch_allow=tuple(e for e in _env("FETCH_ALLOW", "").replace(",", " ").split() if e),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

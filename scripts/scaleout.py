@@ -345,7 +345,9 @@ def start(dep: Deployment, *, hubs: int = 2, web: str = "gunicorn", web_workers:
         n.env = dict(base, DOCEXCHANGE_INSTANCE_DIR=str(n.dir), DOCEXCHANGE_CERTS_DIR=str(n.dir / "certs"),
                      DOCEXCHANGE_BLOB_DIR=str(n.dir / "blobs"), DOCEXCHANGE_PUBLIC_URL=n.url,
                      DOCEXCHANGE_HUB_URL=",".join(dep.hub_urls), DOCEXCHANGE_DATABASE_URL=n.database_url,
-                     **n.extra_env)
+                     # the deployment's CA responders are on loopback: allow-listed (docs/security.md §3)
+                     DOCEXCHANGE_FETCH_ALLOW=" ".join(f"{m.url}/pki/" for m in dep.nodes.values()))
+        n.env.update(n.extra_env)
         if web == "gunicorn":
             args = [PY, "-m", "gunicorn", "--workers", str(web_workers), "--threads", str(web_threads),
                     "--bind", f"127.0.0.1:{n.port}", "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"]

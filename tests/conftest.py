@@ -54,6 +54,12 @@ class LiveNode:
         return self.certs_dir / "ca" / f"{name}.crt.pem"
 
 
+def allow_live_node_pki(url: str) -> None:
+    """Add ``<url>/pki/`` to ``DOCEXCHANGE_FETCH_ALLOW`` of this test process (and of the processes it starts)."""
+    current = os.environ.get("DOCEXCHANGE_FETCH_ALLOW", "").split()
+    os.environ["DOCEXCHANGE_FETCH_ALLOW"] = " ".join([*current, f"{url}/pki/"])
+
+
 def make_settings(instance_dir: Path, url: str, database_url: str | None = None):  # type: ignore[no-untyped-def]
     from docexchange.config import Settings
 
@@ -75,6 +81,9 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> LiveNode:
     instance = tmp_path_factory.mktemp("node")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # validation in this test process reaches this node's CRL/OCSP on loopback through the operator allow-list
+    # (docs/security.md §3): exactly its /pki/ URLs, nothing else on 127.0.0.1
+    allow_live_node_pki(url)
     svc = Services(make_settings(instance, url))
     init_node(svc, demo=True)
     app = create_app(svc.settings)

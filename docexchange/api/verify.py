@@ -26,7 +26,8 @@ def verify() -> Response:
         raise BadInput(f"file larger than {limit} bytes", f"tệp lớn hơn {limit} byte", code="file_too_large",
                        status=413)
     offline = request.args.get("offline", "").lower() in ("1", "true", "yes")
-    policy = ValidationPolicy(offline=offline, trust_anchors=svc.ca.anchors() if svc.ca.is_initialised() else None)
+    policy = ValidationPolicy(offline=offline, trust_anchors=svc.ca.anchors() if svc.ca.is_initialised() else None,
+                              fetch_allow=svc.settings.fetch_allow_list())
     report = validate_pdf(data, policy, name=upload.filename or "upload.pdf")
     with svc.db.transaction() as s:
         svc.ledger.append(s, actor=p.username, action="verify", object_type="pdf", object_id=report.file.sha256,

@@ -21,7 +21,8 @@ def validator_for(svc: Services) -> Validator:
     """The validation engine: PDF path -> interfaces.md verification report."""
     from ..signing.validation import ValidationPolicy, validate_pdf
 
-    policy = ValidationPolicy(trust_anchors=svc.ca.anchors(), offline=svc.settings.offline_validation)
+    policy = ValidationPolicy(trust_anchors=svc.ca.anchors(), offline=svc.settings.offline_validation,
+                              fetch_allow=svc.settings.fetch_allow_list())
     return lambda path: validate_pdf(path, policy).to_dict()
 
 

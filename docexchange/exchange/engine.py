@@ -22,7 +22,8 @@ def exchange_deps_for(svc: Services) -> ExchangeDeps:
         anchors = svc.ca.anchors()
         cached = ExchangeDeps(
             db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=svc.settings.hub_url,
-            policy=ValidationPolicy(trust_anchors=anchors, offline=svc.settings.offline_validation),
+            policy=ValidationPolicy(trust_anchors=anchors, offline=svc.settings.offline_validation,
+                                    fetch_allow=svc.settings.fetch_allow_list()),
             anchors=anchors, auto_register=svc.settings.auto_register)
         svc.__dict__["_exchange_deps"] = cached
     return cached  # type: ignore[no-any-return]

@@ -64,6 +64,11 @@ from .visibility import get_visible_incoming, incoming_in_force
 log = logging.getLogger("docexchange.exchange")
 T = TypeVar("T")
 DEFER_MAX_SECONDS = 300  # the back-off of a deferred package stops growing at 5 minutes
+# a signer that does not chain to a configured trust anchor will not pass by waiting (nothing is fetched to
+# complete an unknown chain, docs/security.md §3): refused (02) after this many deferrals or this long
+UNTRUSTED_MAX_DEFERRALS = 5
+UNTRUSTED_MAX_SECONDS = 15 * 60
+UNTRUSTED = "NO_CERTIFICATE_CHAIN_FOUND"
 HUB_LIST_MAX = 1000  # getReceivedEdocList returns at most this many items (docs/hub.md)
 IDLE_OUTCOMES = frozenset({"retry_later", "busy_elsewhere", "deferred_wait"})  # not work done
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -295,6 +300,23 @@ def must_wait(verdicts: list[FileVerdict]) -> bool:
         not any(v.indication == "TOTAL_FAILED" for v in verdicts)
 
 
+def _untrusted(v: FileVerdict) -> bool:
+    """The file is INDETERMINATE because a signer does not chain to a configured trust anchor."""
+    if v.indication != "INDETERMINATE":
+        return False
+    sigs = v.report.get("signatures") or []
+    return v.report.get("subindication") == UNTRUSTED or any(
+        isinstance(sig, dict) and sig.get("indication") == "INDETERMINATE" and sig.get("subindication") == UNTRUSTED
+        for sig in sigs)  # type: ignore[attr-defined]
+
+
+def untrusted_is_final(verdicts: list[FileVerdict], deferrals: int, waited_s: float) -> bool:
+    """Stop waiting for a package with an untrusted signer: after ``UNTRUSTED_MAX_DEFERRALS`` deferrals or
+    ``UNTRUSTED_MAX_SECONDS`` since the first one, it is refused instead of deferred again."""
+    return any(_untrusted(v) for v in verdicts) and (
+        deferrals >= UNTRUSTED_MAX_DEFERRALS or waited_s >= UNTRUSTED_MAX_SECONDS)
+
+
 def _verify_files(deps: ExchangeDeps, parsed: ParsedPackage, work: Path) -> list[FileVerdict]:
     verdicts: list[FileVerdict] = []
     pdfs = [a for a in parsed.attachments if a.is_pdf]
@@ -328,6 +350,9 @@ def _rejection_reason(parsed: ParsedPackage, verdicts: list[FileVerdict], agency
     if not verdicts:
         return "Gói tin không có văn bản PDF đã ký số"
     for v in sorted(verdicts, key=lambda v: v.indication != "TOTAL_FAILED"):  # a failed file is named first
+        if _untrusted(v):
+            return (f"Chữ ký số trên tệp {v.name} không xác thực được tới chứng thư gốc tin cậy đã cấu hình "
+                    f"({UNTRUSTED})")
         if v.indication != "TOTAL_PASSED":
             return f"Chữ ký số trên tệp {v.name} không hợp lệ ({v.indication})"
         if not v.has_agency_signature:
@@ -523,9 +548,14 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
     with deps.db.transaction() as s:
         seen = s.execute(select(table.id).where(table.agency_id == agency.id,  # type: ignore[attr-defined]
                                                 table.hub_doc_id == item.doc_id)).first()  # type: ignore[attr-defined]
-        due = s.execute(select(DeferredReceipt.next_attempt_at).where(
-            DeferredReceipt.agency_id == agency.id, DeferredReceipt.hub_doc_id == item.doc_id)).scalar_one_or_none()
-        waiting = due is not None and seen is None and due > db_now(s)  # deferred by another worker meanwhile
+        prior = s.execute(select(DeferredReceipt.next_attempt_at, DeferredReceipt.attempts,
+                                 DeferredReceipt.first_deferred_at).where(
+            DeferredReceipt.agency_id == agency.id, DeferredReceipt.hub_doc_id == item.doc_id)).first()
+        now = db_now(s)
+        due = prior[0] if prior is not None else None
+        waiting = due is not None and seen is None and due > now  # deferred by another worker meanwhile
+        deferrals = int(prior[1] or 0) if prior is not None else 0
+        waited_s = (now - prior[2]).total_seconds() if prior is not None else 0.0
     if seen is not None:  # processed before a crash or before the ack got through: acknowledge only
         _ack(client, item.doc_id, "done")
         return "already_processed"
@@ -547,7 +577,7 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
         if item.message_type == "status":
             return _record_status(deps, agency, client, item, parsed, package_sha, owner)
         verdicts = _verify_files(deps, parsed, work) if parsed.readable else []
-        if must_wait(verdicts):
+        if must_wait(verdicts) and not untrusted_is_final(verdicts, deferrals, waited_s):
             log.info("verification of %s indeterminate; retrying later", item.doc_id)
             return _defer(deps, agency, item, owner, _indeterminate_reason(verdicts), parsed)
         for att in parsed.attachments:  # keep every received file (the clerk downloads them by hash)

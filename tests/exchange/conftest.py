@@ -155,6 +155,7 @@ def axis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Axis]:
     nodes = []
     for name, d, url, port in (("A", a_dir, a_url, a_port), ("B", b_dir, b_url, b_port)):
         env = _env(d, d / "certs", url, hub_url)
+        env["DOCEXCHANGE_FETCH_ALLOW"] = f"{a_url}/pki/"  # A is the CA of both: B asks A's OCSP/CRL on loopback
         if name == "B":
             env["DOCEXCHANGE_CERTS_DIR"] = str(d / "certs")
         web = Proc(exe + ["serve", "--no-hub", "--workers", "0", "--port", str(port)], env,

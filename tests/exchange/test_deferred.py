@@ -93,7 +93,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     receipt = HubClient(hub.url, bnv_sid, bnv_secret, retries=0).send_edoc(package)
     anchors = svc.ca.anchors()
     deps = ExchangeDeps(db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=hub.url,
-                        policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=3), anchors=anchors,
+                        policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=3,
+                                                fetch_allow=svc.settings.fetch_allow_list()), anchors=anchors,
                         client_factory=lambda a: CountingClient(hub.url, a.hub_system_id or "", a.hub_secret or "",
                                                                 retries=0))
     app = create_app(svc.settings)

@@ -199,21 +199,20 @@ class _Contexts:
         if self.policy.offline:
             kw["allow_fetching"] = False
             kw["revocation_mode"] = "hard-fail" if self.has_revinfo else "soft-fail"
-        else:
-            from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-
+        else:  # fetching only through the guarded backend (docs/security.md §3)
             kw["allow_fetching"] = True
             kw["revocation_mode"] = "hard-fail"
-            kw["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=int(self.policy.fetch_timeout_s))
+            kw["fetcher_backend"] = self.policy.fetcher_backend()
         return kw
 
     def at(self, moment: datetime, retro: bool = False) -> Any:
         from pyhanko_certvalidator import ValidationContext
 
         kw = self.kwargs(moment, retro)
-        if self.dss is not None:
-            return self.dss.as_validation_context(kw)
-        return ValidationContext(**kw)
+        vc = self.dss.as_validation_context(kw) if self.dss is not None else ValidationContext(**kw)
+        if "fetcher_backend" in kw:
+            kw["fetcher_backend"].bind(vc)
+        return vc
 
 
 def validate_pdf_signature(emb: Any, signer_validation_context: Any, ts_validation_context: Any,

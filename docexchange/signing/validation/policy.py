@@ -6,9 +6,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+
+if TYPE_CHECKING:
+    from ..fetchers import GuardedFetcherBackend
 
 STRONG_DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
 
@@ -57,7 +61,11 @@ class ValidationPolicy:
     max_objects: int = 2_000_000
     max_nesting: int = 256
     time_limit_s: float = 60.0
-    fetch_timeout_s: float = 10.0
+    fetch_timeout_s: float = 5.0           # connect and read timeout of one OCSP/CRL request (capped at 5 s)
+    fetch_max_bytes: int = 10 * 1024 * 1024  # largest OCSP response or CRL accepted
+    # non-public addresses validation may reach (docs/security.md §3); None = DOCEXCHANGE_FETCH_ALLOW plus the
+    # node's own <public URL>/pki/
+    fetch_allow: tuple[str, ...] | None = None
     policy_id: str = "docexchange-default"
     policy_version: str = "1"
     _anchors_cache: list[x509.Certificate] | None = field(default=None, repr=False, compare=False)
@@ -72,6 +80,21 @@ class ValidationPolicy:
         if self._anchors_cache is None:
             self._anchors_cache = load_certs(default_anchor_paths())
         return self._anchors_cache
+
+    def allow_list(self) -> tuple[str, ...]:
+        if self.fetch_allow is not None:
+            return self.fetch_allow
+        from ...config import Settings
+
+        return Settings.from_env().fetch_allow_list()
+
+    def fetcher_backend(self) -> GuardedFetcherBackend:
+        """A fresh guarded backend for one validation context (bind it to the context)."""
+        from ...netutil import parse_allow_list
+        from ..fetchers import GuardedFetcherBackend
+
+        return GuardedFetcherBackend(parse_allow_list(self.allow_list()), timeout=self.fetch_timeout_s,
+                                     max_bytes=self.fetch_max_bytes)
 
     def anchor_digests(self) -> list[str]:
         return [hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in self.anchors()]

@@ -44,7 +44,8 @@ MAX_PAGES = 200
 def _policy() -> ValidationPolicy:
     svc = services()
     return ValidationPolicy(offline=svc.settings.offline_validation,
-                            trust_anchors=svc.ca.anchors() if svc.ca.is_initialised() else None)
+                            trust_anchors=svc.ca.anchors() if svc.ca.is_initialised() else None,
+                            fetch_allow=svc.settings.fetch_allow_list())
 
 
 def _ledger_verify(p: Principal, report: VerificationReport) -> None:
