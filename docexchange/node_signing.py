@@ -58,7 +58,8 @@ class NodeSigning:
         self.level: str = cfg.signing_level
         self.prefix = svc.settings.public_url.rstrip("/") + "/pki/"
         self.engine = SigningEngine(timestamper=node_timestamper(svc, cfg), trust_roots=svc.ca.anchors(),
-                                    ocsp_fetch=self._ocsp, crl_fetch=self._crl, image_loader=svc.blobs.get_bytes)
+                                    ocsp_fetch=self._ocsp, crl_fetch=self._crl, image_loader=svc.blobs.get_bytes,
+                                    fetch_allow=svc.settings.fetch_allow_list())
         self.resolver = KeyResolver(certs_dir=svc.settings.certs_dir)
         self._ca_subjects = {svc.ca.cert(n).subject for n in ALL_CAS}
 
@@ -67,14 +68,14 @@ class NodeSigning:
         if url.startswith(self.prefix):
             with self.svc.db.reading() as s:
                 return build_ocsp_response(s, self.svc.ca, request_der)
-        return http_ocsp(url, request_der)
+        return http_ocsp(url, request_der, allow=self.svc.settings.fetch_allow_list())
 
     def _crl(self, url: str) -> bytes:
         if url.startswith(self.prefix + "crl/"):
             name = url.rsplit("/", 1)[-1].removesuffix(".crl")
             with self.svc.db.reading() as s:
                 return build_crl(s, self.svc.ca, name)
-        return http_crl(url)
+        return http_crl(url, allow=self.svc.settings.fetch_allow_list())
 
     def _local_revinfo(self, key: KeyHandle) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
         """OCSP for the signer and the TSA, CRLs of every dev CA: everything B-LT needs, when we issued it."""

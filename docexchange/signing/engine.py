@@ -242,14 +242,17 @@ class SigningEngine:
     - ``ocsp_fetch``/``crl_fetch``: how the pre-signing revocation check reaches OCSP/CRL (default: HTTP to the
       certificate's AIA/CRLDP URLs);
     - ``check_revocation``: set False only where the caller has already checked it;
+    - ``fetch_allow``: non-public addresses the B-LT revocation fetch may reach (docs/security.md §3); None:
+      ``DOCEXCHANGE_FETCH_ALLOW`` plus the node's own /pki/;
     - ``image_loader``: ``sha256 -> bytes`` for the owner images of service-managed keys (e.g. ``BlobStore``).
     """
 
     def __init__(self, *, timestamper: TimeStamper | None = None, trust_roots: Sequence[x509.Certificate] = (),
                  ocsp_fetch: OcspFetcher = http_ocsp, crl_fetch: CrlFetcher = http_crl,
                  check_revocation: bool = True, image_loader: Any = None,
-                 bytes_reserved: int = DEFAULT_BYTES_RESERVED) -> None:
+                 bytes_reserved: int = DEFAULT_BYTES_RESERVED, fetch_allow: tuple[str, ...] | None = None) -> None:
         self.timestamper = timestamper
+        self.fetch_allow = fetch_allow
         self.trust_roots = list(trust_roots)
         self.ocsp_fetch = ocsp_fetch
         self.crl_fetch = crl_fetch
@@ -514,9 +517,16 @@ class SigningEngine:
         ocsps = list(opts.ocsp_responses)
         if rev.ocsp_response and not supplied:
             ocsps.append(rev.ocsp_response)
-        return ValidationContext(
+        backend = None
+        if not supplied:  # fetched only for a verified chain to an anchor, through the guarded fetch
+            from .fetchers import GuardedFetcherBackend
+            from .revocation import allow_entries
+
+            backend = GuardedFetcherBackend(allow_entries(self.fetch_allow))
+        vc = ValidationContext(
             trust_roots=[to_asn1(c) for c in roots], other_certs=others, allow_fetching=not supplied,
-            revocation_mode="hard-fail", ocsps=ocsps, crls=list(opts.crls))
+            revocation_mode="hard-fail", ocsps=ocsps, crls=list(opts.crls), fetcher_backend=backend)
+        return backend.bind(vc) if backend is not None else vc
 
 
 # ---- small internals ---------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ no AIA/CRL URL are accepted (nothing to ask). If a URL exists but does not answe
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
+from ..netutil import MAX_FETCH_TIMEOUT_S, AllowEntry, parse_allow_list, safe_fetch
 from .errors import CertificateRefused, RevocationUnavailable
 from .timeutil import iso_vn
 
@@ -25,15 +25,27 @@ OcspFetcher = Callable[[str, bytes], bytes]
 CrlFetcher = Callable[[str], bytes]
 
 
-def http_ocsp(url: str, request_der: bytes, timeout: float = 10.0) -> bytes:
-    req = urllib.request.Request(url, data=request_der, headers={"Content-Type": "application/ocsp-request"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URL from the certificate
-        return bytes(resp.read())
+def allow_entries(allow: tuple[str, ...] | None) -> tuple[AllowEntry, ...]:
+    """The parsed allow-list; None: ``DOCEXCHANGE_FETCH_ALLOW`` plus the node's own /pki/."""
+    if allow is None:
+        from ..config import Settings
+
+        allow = Settings.from_env().fetch_allow_list()
+    return parse_allow_list(allow)
 
 
-def http_crl(url: str, timeout: float = 10.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
-        return bytes(resp.read())
+def http_ocsp(url: str, request_der: bytes, timeout: float = MAX_FETCH_TIMEOUT_S,
+              allow: tuple[str, ...] | None = None) -> bytes:
+    """POST an OCSP request to a URL of the signer's certificate, through the guarded fetch (public or
+    allow-listed addresses, no redirects, at most 5 s per step, a size limit; docs/security.md §3).
+    ``allow`` None: ``DOCEXCHANGE_FETCH_ALLOW`` plus the node's own /pki/."""
+    return safe_fetch(url, data=request_der, headers={"Content-Type": "application/ocsp-request",
+                                                      "Accept": "application/ocsp-response"},
+                      allow=allow_entries(allow), timeout=timeout)
+
+
+def http_crl(url: str, timeout: float = MAX_FETCH_TIMEOUT_S, allow: tuple[str, ...] | None = None) -> bytes:
+    return safe_fetch(url, headers={"Accept": "application/pkix-crl"}, allow=allow_entries(allow), timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import pytest
 from docexchange.netutil import FetchRefused, check_url, parse_allow_entry, parse_allow_list, safe_fetch
 from tests.conftest import make_settings
 
-
 PRIVATE = ["http://127.0.0.1/x", "http://127.9.9.9:8080/x", "http://10.1.2.3/ocsp", "http://172.16.0.1/x",
            "http://192.168.1.1/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
            "http://[fe80::1]/x", "http://[fd00::1]/x", "http://224.0.0.1/x", "http://0.0.0.0/x",
