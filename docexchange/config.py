@@ -80,6 +80,8 @@ class Settings:
         """What validation may fetch besides public addresses: the operator's allow-list, plus this node's own
         OCSP/CRL/CA-certificate URLs (``<public URL>/pki/``, written by its dev CA into the certificates it
         issues)."""
+        if not self.public_url.lower().startswith(("http://", "https://")):
+            return self.fetch_allow
         return (*self.fetch_allow, self.public_url.rstrip("/") + "/pki/")
 
     @classmethod

@@ -150,6 +150,9 @@ def check_url(url: str, allow: tuple[AllowEntry, ...], resolver: Resolver = _res
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise FetchRefused(f"URL {url!r} has no host, or carries credentials")
     host = parts.hostname.lower().rstrip(".")
+    lowered = urllib.parse.unquote(parts.path).replace("\\", "/")
+    if any(seg in (".", "..") for seg in lowered.split("/")):
+        raise FetchRefused(f"URL {url!r} has dot segments in its path")
     normal = _normal_url(parts.scheme, host, parts.port, parts.path) + (f"?{parts.query}" if parts.query else "")
     try:
         addrs = [host] if _is_ip_literal(host) else resolver(host, port)
@@ -184,7 +187,8 @@ def safe_fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] |
     parts, host, port, ip = check_url(url, allow, resolver)
     t = max(0.1, min(float(timeout), MAX_FETCH_TIMEOUT_S))
     deadline = time.monotonic() + 2 * t
-    hdrs = {"Host": host if port in (80, 443) else f"{host}:{port}", "Connection": "close",
+    name = f"[{host}]" if ":" in host else host
+    hdrs = {"Host": name if port in (80, 443) else f"{name}:{port}", "Connection": "close",
             "User-Agent": "docexchange-validation"}
     hdrs.update(headers or {})
     pool: urllib3.HTTPConnectionPool

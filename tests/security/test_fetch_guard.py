@@ -51,7 +51,8 @@ def test_allow_list_entries() -> None:
     assert check_url("http://[fd00::5]/x", allow)[3] == "fd00::5"
     assert check_url("http://ocsp.intra.gov.vn/x", allow, resolver=lambda hst, p: ["10.9.9.9"])[3] == "10.9.9.9"
     for url in ("http://10.2.0.1/ocsp", "http://127.0.0.1:8444/ocsp", "http://127.0.0.1:9000/admin",
-                "http://127.0.0.1:9000/pki", "http://[fd00::5]:8080/x"):
+                "http://127.0.0.1:9000/pki", "http://[fd00::5]:8080/x", "http://127.0.0.1:9000/pki/../admin",
+                "http://127.0.0.1:9000/pki/%2e%2e/admin", "http://127.0.0.1:9000/pki/..\\admin"):
         with pytest.raises(FetchRefused):
             check_url(url, allow)
     for bad in ("", "not a host!", "10.0.0.0/33", "http://", "127.0.0.1:99999", "[::1"):

@@ -287,3 +287,36 @@ def test_untrusted_signer_is_final_after_the_bound_or_fifteen_minutes() -> None:
     assert untrusted_is_final([untrusted], 1, 15 * 60.0)
     assert untrusted_is_final([outage, untrusted], UNTRUSTED_MAX_DEFERRALS, 0.0)
     assert not untrusted_is_final([outage], 10_000, 86_400.0)  # a revocation outage keeps waiting (D13)
+
+
+def test_the_gate_requires_every_link_to_verify(live_node: LiveNode) -> None:
+    """A leaf that names the trusted intermediate as its issuer (same name, same key identifier) but is signed by
+    another key is not "on a trusted path": its URLs are not fetched, whatever order the validator checks in."""
+    import asyncio
+
+    from pyhanko_certvalidator import ValidationContext
+
+    from docexchange.netutil import parse_allow_list
+    from docexchange.signing.fetchers import GuardedFetcherBackend
+
+    ca = live_node.services.ca  # type: ignore[attr-defined]
+    icert, ikey = ca.load("gov-int")
+    lk, forger = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    genuine = _cert(_name("Thật"), lk, icert.subject, ikey, ca=False, port=None, tag="g")
+    forged = (x509.CertificateBuilder().subject_name(_name("Giả")).issuer_name(icert.subject)
+              .public_key(lk.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=30))
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()), critical=False)
+              .sign(forger, hashes.SHA256()))
+    backend = GuardedFetcherBackend(parse_allow_list([]))
+    vc = backend.bind(ValidationContext(
+        trust_roots=[h.asn1_cert(c) for c in ca.anchors()],
+        other_certs=[h.asn1_cert(c) for c in (icert, genuine, forged)], allow_fetching=True,
+        fetcher_backend=backend))
+    assert vc.certificate_registry is not None
+
+    async def check() -> tuple[bool, bool]:
+        return (await backend.on_trusted_path(h.asn1_cert(genuine)),
+                await backend.on_trusted_path(h.asn1_cert(forged)))
+
+    assert asyncio.run(check()) == (True, False)
