@@ -59,7 +59,10 @@ def verify(file: Path, as_json: bool, trust: tuple[Path, ...], at: str | None, o
     logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
     try:
         moment = _parse_at(at)
-        policy = ValidationPolicy.from_paths(list(trust) or None, offline=offline, at=moment)
+        from ..config import Settings
+
+        policy = ValidationPolicy.from_paths(list(trust) or None, offline=offline, at=moment,
+                                             fetch_allow=Settings.from_env().fetch_allow_list())
     except Exception as exc:
         click.echo(f"Lỗi / Error: {exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
