@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.lower().startswith("https://"),
         JSON_AS_ASCII=False,
         DESCRIPTION="JSON API of a docexchange agency node. Errors are RFC 9457 problem+json with `code`, "
                     "an English `title`/`detail` and a Vietnamese `detail_vi`.",
