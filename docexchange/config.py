@@ -53,6 +53,7 @@ class Settings:
     session_idle_minutes: int = 30     # a page session ends after this long without a request
     session_absolute_hours: int = 12   # and after this long in any case
     token_max_days: int = 90           # the longest lifetime of an API bearer token
+    trusted_proxies: int = 0           # reverse proxies in front whose X-Forwarded-For gives the client address
     ledger_anchor_every: int = 100
     ledger_anchor_seconds: int = 3600
     log_json: bool = False
@@ -75,6 +76,8 @@ class Settings:
                      "session_absolute_hours", "token_max_days"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"DOCEXCHANGE_{name.upper()} must be at least 1 (got {getattr(self, name)})")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError(f"DOCEXCHANGE_TRUSTED_PROXIES must be between 0 and 5 (got {self.trusted_proxies})")
         if self.session_idle_minutes > self.session_absolute_hours * 60:
             raise ConfigError("DOCEXCHANGE_SESSION_IDLE_MINUTES must not exceed DOCEXCHANGE_SESSION_ABSOLUTE_HOURS")
         if not 0 <= self.tsa_wait_seconds <= 3600:
@@ -101,6 +104,7 @@ class Settings:
             session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", 12),
             token_max_days=_env_int("TOKEN_MAX_DAYS", 90),
+            trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
             ledger_anchor_every=_env_int("LEDGER_ANCHOR_EVERY", 100),
             ledger_anchor_seconds=_env_int("LEDGER_ANCHOR_SECONDS", 3600),
             log_json=_env("LOG_JSON", "0") == "1",

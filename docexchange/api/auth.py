@@ -9,7 +9,15 @@ from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import request
 
-from ..auth import LoginPolicy, authenticate, issue_token, list_tokens, revoke_token, token_id_for
+from ..auth import (
+    LoginPolicy,
+    authenticate,
+    change_password,
+    issue_token,
+    list_tokens,
+    revoke_token,
+    token_id_for,
+)
 from ..models import ROLES, ApiToken, User
 from ._deps import current_principal, services
 
@@ -112,3 +120,25 @@ def revoke(token_id: int) -> dict[str, object]:
         row = revoke_token(s, svc.ledger, token_id, actor=p.username, user_id=p.user_id)
         current = token_id_for(s, _bearer()) if _bearer() else None
         return _info(row, current)
+
+
+class PasswordIn(Schema):
+    current_password = String(required=True, validate=Length(1, 200))
+    new_password = String(required=True, validate=Length(1, 200))
+
+
+@bp.post("/password")
+@bp.input(PasswordIn)
+@bp.output({}, status_code=204)
+@bp.doc(summary="Change your password (the current one is checked like a login); all your page sessions end",
+        security="BearerAuth")
+def password(json_data: dict[str, str]) -> tuple[str, int]:
+    p = current_principal()
+    svc = services()
+    authenticate(svc.db, svc.ledger, p.username, json_data["current_password"], address=request.remote_addr or "",
+                 policy=LoginPolicy.from_settings(svc.settings))
+    with svc.db.transaction() as s:
+        user = s.get(User, p.user_id)
+        assert user is not None
+        change_password(s, svc.ledger, user, json_data["new_password"], actor=p.username)
+    return "", 204

@@ -465,3 +465,37 @@ def test_tokens_listed_and_revoked_through_the_cli(app, svc, pw: str, monkeypatc
     assert c.get("/api/v1/auth/me", headers=h).status_code == 401
     assert runner.invoke(main, ["tokens", "revoke", "999999"]).exit_code == 4
     assert f"{ids[0]:>5}" in runner.invoke(main, ["tokens", "list", "--all"]).output
+
+
+def test_behind_a_proxy_the_forwarded_address_is_counted(app, svc, pw: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from docexchange.app import create_app
+
+    frozen = utcnow()
+    monkeypatch.setattr(auth, "now", lambda: frozen)
+    proxied = create_app(dataclasses.replace(svc.settings, trusted_proxies=1))
+    c = proxied.test_client()
+
+    def attempt(password: str, client: str):  # type: ignore[no-untyped-def]
+        return c.post("/api/v1/auth/token", json={"username": "nghean.vanthu", "password": password},
+                      environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"X-Forwarded-For": client})
+
+    for _ in range(svc.settings.login_max_failures):
+        assert attempt("sai", "192.0.2.200").status_code == 401
+    assert attempt(pw, "192.0.2.200").status_code == 429
+    assert attempt(pw, "192.0.2.201").status_code == 201  # another client behind the same proxy
+
+
+def test_password_change_through_the_api_ends_page_sessions(app, svc, pw: str) -> None:  # type: ignore[no-untyped-def]
+    page = app.test_client()
+    web_login(page, "nghiphu.capho", pw)
+    api = app.test_client()
+    h = login(api, "nghiphu.capho", pw)
+    assert api.post("/api/v1/auth/password", headers=h,
+                    json={"current_password": "sai", "new_password": "mat-khau-moi-dai"}).status_code == 401
+    assert api.post("/api/v1/auth/password", headers=h,
+                    json={"current_password": pw, "new_password": "ngan"}).get_json()["code"] == "weak_password"
+    assert page.get("/documents").status_code == 200
+    r = api.post("/api/v1/auth/password", headers=h, json={"current_password": pw, "new_password": "mat-khau-moi-dai"})
+    assert r.status_code == 204
+    assert page.get("/documents").status_code == 302
+    assert login(api, "nghiphu.capho", "mat-khau-moi-dai")
