@@ -6,13 +6,14 @@ Every counter lives in ``auth_counters`` (database), so several worker processes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import Database, utcnow
@@ -75,6 +76,17 @@ def _bump(session: Session, scope: str, subject: str, at: datetime) -> AuthCount
 
 def _clear(session: Session, scope: str, subject: str) -> None:
     session.execute(delete(AuthCounter).where(AuthCounter.scope == scope, AuthCounter.subject == subject[:300]))
+
+
+def _retrying(db: Database, work: Callable[[Session], None]) -> None:
+    """Run ``work`` in its own transaction, once more if a concurrent first failure created the same counter
+    row meanwhile (unique scope and subject)."""
+    try:
+        with db.transaction() as s:
+            work(s)
+    except IntegrityError:
+        with db.transaction() as s:
+            work(s)
 
 
 def _blocked_for(row: AuthCounter | None, at: datetime) -> int:
@@ -154,16 +166,17 @@ def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, 
     else:
         burn_password_check(password)
         ok = False
-    with db.transaction() as s:
-        if ok:
+    if ok:
+        with db.transaction() as s:
             for scope, subject, _ in counters:
                 if scope != "login_addr":  # one's own good login must not reset an address shared with others
                     _clear(s, scope, subject)
-            assert user_id is not None
-            return user_id
-        cutoff = at - timedelta(seconds=policy.forget_after)
+        assert user_id is not None
+        return user_id
+
+    def count(s: Session) -> None:
         s.execute(delete(AuthCounter).where(AuthCounter.scope.in_(("login_pair", "login_addr", "login_name")),
-                                            AuthCounter.last_failure_at < cutoff))
+                                            AuthCounter.last_failure_at < at - timedelta(seconds=policy.forget_after)))
         for scope, subject, free in counters:
             row = _bump(s, scope, subject, at)
             delay = policy.delay(row.failures, free)
@@ -174,6 +187,8 @@ def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, 
         if user_id is not None:
             ledger.append(s, actor=username[:100], action="login_failed", object_type="user",
                           object_id=username[:200], agency_code=agency_code, details={"address": address})
+
+    _retrying(db, count)
     raise Unauthorized("wrong user name or password", "sai tên đăng nhập hoặc mật khẩu", code="bad_credentials")
 
 
@@ -374,7 +389,9 @@ def record_wrong_pin(db: Database, ledger: Ledger, p: Principal, key_ref: str | 
     it in the ledger, and return the error to raise: ``wrong_pin`` with ``attempts_left``, or ``pin_locked``
     once either count reaches the limit."""
     at = now()
-    with db.transaction() as s:
+    result = {"left": policy.max_failures}
+
+    def count(s: Session) -> None:
         left = policy.max_failures
         for scope, subject in _pin_subjects(p, key_ref):
             row = _bump(s, scope, subject, at)
@@ -390,6 +407,10 @@ def record_wrong_pin(db: Database, ledger: Ledger, p: Principal, key_ref: str | 
             ledger.append(s, actor=p.username, agency_code=p.agency_code, action="pin_locked", object_type="key",
                           object_id=(key_ref or "")[-200:], details={"act": act,
                                                                      "seconds": policy.lockout_seconds})
+        result["left"] = left
+
+    _retrying(db, count)
+    left = result["left"]
     if left == 0:
         return _pin_locked(policy.lockout_seconds)
     from .signing.errors import WrongPin
