@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.lower().startswith("https://"),
         JSON_AS_ASCII=False,
         DESCRIPTION="JSON API of a docexchange agency node. Errors are RFC 9457 problem+json with `code`, "
                     "an English `title`/`detail` and a Vietnamese `detail_vi`.",
@@ -74,6 +75,12 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     )
     app.json = BoundedJSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        # the login throttle counts per client address: behind a proxy, take it from X-Forwarded-For (only the
+        # entries the trusted proxies added), or every client would share the proxy's address
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     app.extensions["docexchange"] = services
 
     @app.before_request

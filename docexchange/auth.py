@@ -1,20 +1,33 @@
-"""Authentication and tenancy, independent of Flask: login with lockout, API tokens, the caller ``Principal``."""
+"""Authentication and tenancy, independent of Flask: login throttling, page sessions kept on the server, API
+tokens, the PIN lockout of signing keys, the caller ``Principal``.
+
+Every counter lives in ``auth_counters`` (database), so several worker processes share it. The clock is
+``now()`` of this module, so tests move time instead of waiting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import utcnow
-from .errors import Forbidden, Unauthorized
+from .db import Database, utcnow
+from .errors import BadInput, DomainError, Forbidden, NotFound, Unauthorized
 from .ledger import Ledger
-from .models import ROLES, Agency, ApiToken, User
-from .security import check_password, new_token, token_digest
+from .models import ROLES, Agency, ApiToken, AuthCounter, User, WebSession
+from .security import burn_password_check, check_password, hash_password, new_session_id, new_token, token_digest
 
 WRITE_ROLES = frozenset({"clerk", "signer", "certifier", "admin"})
+
+
+def now() -> datetime:
+    """The clock of every throttle, lockout and session lifetime here (tests replace it)."""
+    return utcnow()
 
 
 @dataclass(frozen=True)
@@ -40,49 +53,234 @@ class Principal:
     def require_agency(self, agency_id: int) -> None:
         """Objects of another agency are reported as not found, so nothing about them leaks."""
         if agency_id != self.agency_id:
-            from .errors import NotFound
-
             raise NotFound("not found", "không tìm thấy")
 
 
-def _locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > utcnow()
+# ---- counters ---------------------------------------------------------------------------------------------
+def _counter(session: Session, scope: str, subject: str, *, lock: bool = False) -> AuthCounter | None:
+    q = select(AuthCounter).where(AuthCounter.scope == scope, AuthCounter.subject == subject[:300])
+    if lock:
+        q = q.with_for_update()
+    return session.execute(q).scalar_one_or_none()
 
 
-def authenticate(session: Session, ledger: Ledger, username: str, password: str, *, max_failures: int,
-                 lockout_seconds: int) -> User:
-    """Check a password. Failures count toward a lockout; every failure is a ledger entry."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is not None and _locked(user):
-        raise Unauthorized("account locked after repeated failed logins; try again later",
-                           "tài khoản bị tạm khóa do đăng nhập sai nhiều lần; vui lòng thử lại sau",
-                           code="account_locked")
-    if user is None or not user.active or not check_password(password, user.password_hash):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = utcnow() + timedelta(seconds=lockout_seconds)
-                user.failed_logins = 0
-        ledger.append(session, actor=username[:100], action="login_failed", object_type="user",
-                      object_id=username[:200],
-                      agency_code=user.agency.code if user is not None else "")
-        raise Unauthorized("wrong user name or password", "sai tên đăng nhập hoặc mật khẩu",
-                           code="bad_credentials")
-    user.failed_logins = 0
-    user.locked_until = None
-    return user
+def _bump(session: Session, scope: str, subject: str, at: datetime) -> AuthCounter:
+    row = _counter(session, scope, subject, lock=True)
+    if row is None:
+        row = AuthCounter(scope=scope, subject=subject[:300], failures=0, last_failure_at=at)
+        session.add(row)
+    row.failures = (row.failures or 0) + 1
+    row.last_failure_at = at
+    return row
 
 
+def _clear(session: Session, scope: str, subject: str) -> None:
+    session.execute(delete(AuthCounter).where(AuthCounter.scope == scope, AuthCounter.subject == subject[:300]))
+
+
+def _retrying(db: Database, work: Callable[[Session], None]) -> None:
+    """Run ``work`` in its own transaction, once more if a concurrent first failure created the same counter
+    row meanwhile (unique scope and subject)."""
+    try:
+        with db.transaction() as s:
+            work(s)
+    except IntegrityError:
+        with db.transaction() as s:
+            work(s)
+
+
+def _blocked_for(row: AuthCounter | None, at: datetime) -> int:
+    """Whole seconds until ``row`` lets an attempt through (0: now)."""
+    if row is None or row.blocked_until is None or row.blocked_until <= at:
+        return 0
+    return max(1, int((row.blocked_until - at).total_seconds() + 0.999))
+
+
+# ---- login throttle ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoginPolicy:
+    """Progressive delay: after ``free`` failures a counter imposes ``base * 2**(failures - free)`` seconds,
+    at most ``max_delay``, before the next attempt it covers is even looked at. Counters: the client address
+    (any names), the address with one user name, the user name (any addresses, generous: it slows guessing
+    spread over many addresses without letting one outsider lock a person out)."""
+
+    pair_free: int = 5
+    address_free: int = 20
+    name_free: int = 50
+    base_delay: float = 1.0
+    max_delay: int = 900
+    forget_after: int = 86400  # a counter without failures for this long starts again from zero
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LoginPolicy:
+        return cls(pair_free=settings.login_max_failures, address_free=settings.login_address_max_failures,
+                   name_free=settings.login_name_max_failures, max_delay=settings.login_lockout_seconds)
+
+    def delay(self, failures: int, free: int) -> int:
+        """Seconds imposed after the ``failures``-th failure of a counter whose first ``free`` are free."""
+        if failures < free:
+            return 0
+        return int(min(self.max_delay, self.base_delay * 2 ** min(failures - free, 32)))
+
+
+class LoginThrottled(DomainError):
+    status = 429
+    code = "login_throttled"
+    title = "Too many failed logins"
+
+
+def _login_counters(policy: LoginPolicy, username: str, address: str) -> list[tuple[str, str, int]]:
+    name = username.strip().lower()[:64]
+    return [("login_pair", f"{address}|{name}", policy.pair_free), ("login_addr", address, policy.address_free),
+            ("login_name", name, policy.name_free)]
+
+
+def _throttled(wait: int) -> LoginThrottled:
+    return LoginThrottled(f"too many failed logins; try again in {wait} seconds",
+                          f"đăng nhập sai quá nhiều lần; vui lòng thử lại sau {wait} giây",
+                          retry_after_seconds=wait)
+
+
+def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, address: str,
+                 policy: LoginPolicy) -> int:
+    """Check a password; returns the user id. One answer for an unknown name, a disabled account and a wrong
+    password (``bad_credentials``), after the same password-hashing work. Failures feed the three throttle
+    counters; a throttled attempt is refused (``login_throttled``, 429, ``retry_after_seconds``) without looking
+    at the password, the same way whether the name exists or not. Failures against an existing account are
+    ledger entries; for unknown names only the moment a counter starts to throttle is (so anonymous guessing
+    cannot grow the ledger without bound)."""
+    at = now()
+    address = (address or "unknown")[:100]
+    counters = _login_counters(policy, username, address)
+    with db.reading() as s:
+        wait = max(_blocked_for(_counter(s, scope, subject), at) for scope, subject, _ in counters)
+    if wait:
+        raise _throttled(wait)
+    with db.reading() as s:
+        user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        user_id = user.id if user is not None else None
+        stored = user.password_hash if user is not None and user.active else None
+        agency_code = user.agency.code if user is not None else ""
+    if stored is not None:
+        ok = check_password(password, stored)
+    else:
+        burn_password_check(password)
+        ok = False
+    if ok:
+        with db.transaction() as s:
+            for scope, subject, _ in counters:
+                if scope != "login_addr":  # one's own good login must not reset an address shared with others
+                    _clear(s, scope, subject)
+        assert user_id is not None
+        return user_id
+
+    def count(s: Session) -> None:
+        s.execute(delete(AuthCounter).where(AuthCounter.scope.in_(("login_pair", "login_addr", "login_name")),
+                                            AuthCounter.last_failure_at < at - timedelta(seconds=policy.forget_after)))
+        for scope, subject, free in counters:
+            row = _bump(s, scope, subject, at)
+            delay = policy.delay(row.failures, free)
+            row.blocked_until = at + timedelta(seconds=delay) if delay else None
+            if row.failures == free:
+                ledger.append(s, actor="-", action="login_throttled", object_type=scope, object_id=subject[:200],
+                              details={"failures": row.failures, "delay_seconds": delay})
+        if user_id is not None:
+            ledger.append(s, actor=username[:100], action="login_failed", object_type="user",
+                          object_id=username[:200], agency_code=agency_code, details={"address": address})
+
+    _retrying(db, count)
+    raise Unauthorized("wrong user name or password", "sai tên đăng nhập hoặc mật khẩu", code="bad_credentials")
+
+
+# ---- page sessions ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    touch_every: timedelta = timedelta(seconds=60)  # last_seen_at is written at most this often
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SessionPolicy:
+        return cls(idle=timedelta(minutes=settings.session_idle_minutes),
+                   absolute=timedelta(hours=settings.session_absolute_hours))
+
+
+def start_session(session: Session, user_id: int, policy: SessionPolicy) -> str:
+    """A new server-side session; returns the id for the cookie. Lapsed rows of any user are pruned."""
+    at = now()
+    session.execute(delete(WebSession).where(WebSession.created_at < at - policy.absolute - timedelta(days=1)))
+    sid, digest = new_session_id()
+    session.add(WebSession(sid_sha256=digest, user_id=user_id, created_at=at, last_seen_at=at))
+    return sid
+
+
+def check_session(session: Session, sid: str | None, user_id: int, policy: SessionPolicy) -> bool:
+    """Whether the cookie's session is still live on the server (ends it when it has lapsed)."""
+    if not sid:
+        return False
+    row = session.execute(select(WebSession).where(WebSession.sid_sha256 == token_digest(str(sid)))
+                          ).scalar_one_or_none()
+    if row is None or row.user_id != user_id or row.ended_at is not None:
+        return False
+    at = now()
+    reason = ("absolute" if at - row.created_at > policy.absolute
+              else "idle" if at - row.last_seen_at > policy.idle else "")
+    if reason:
+        row.ended_at, row.end_reason = at, reason
+        return False
+    if at - row.last_seen_at >= policy.touch_every:
+        row.last_seen_at = at
+    return True
+
+
+def end_session(session: Session, sid: str | None, reason: str = "logout") -> None:
+    if sid:
+        session.execute(update(WebSession).where(WebSession.sid_sha256 == token_digest(str(sid)),
+                                                 WebSession.ended_at.is_(None))
+                        .values(ended_at=now(), end_reason=reason))
+
+
+def end_all_sessions(session: Session, user_id: int, reason: str) -> int:
+    result = session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+                             .values(ended_at=now(), end_reason=reason))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_password(session: Session, ledger: Ledger, user: User, new_password: str, *, actor: str) -> None:
+    """Set a new password; every page session of the user ends (an old cookie no longer works)."""
+    if len(new_password) < 10:
+        raise BadInput("the password must have at least 10 characters", "mật khẩu phải có ít nhất 10 ký tự",
+                       code="weak_password")
+    user.password_hash = hash_password(new_password)
+    ended = end_all_sessions(session, user.id, "password")
+    ledger.append(session, actor=actor, agency_code=user.agency.code, action="password_changed", object_type="user",
+                  object_id=user.username, details={"sessions_ended": ended})
+
+
+def set_active(session: Session, ledger: Ledger, user: User, active: bool, *, actor: str) -> None:
+    """Enable or disable an account. Disabling ends its page sessions; its tokens stop working (checked on use)."""
+    user.active = active
+    ended = 0 if active else end_all_sessions(session, user.id, "disabled")
+    ledger.append(session, actor=actor, agency_code=user.agency.code,
+                  action="user_enabled" if active else "user_disabled", object_type="user", object_id=user.username,
+                  details={"sessions_ended": ended})
+
+
+# ---- API tokens -------------------------------------------------------------------------------------------
 def issue_token(session: Session, user: User, role: str | None = None, *, ttl: timedelta = timedelta(days=30),
-                name: str = "") -> str:
+                name: str = "", max_ttl: timedelta | None = None) -> str:
     """A bearer token scoped to the user's agency and one of the user's roles."""
     role = role or sorted(user.role_set)[0]
     if role not in user.role_set or role not in ROLES:
         raise Forbidden(f"user {user.username} does not have role {role!r}",
                         f"người dùng {user.username} không có vai trò {role!r}")
+    if ttl <= timedelta(0) or (max_ttl is not None and ttl > max_ttl):
+        days = max_ttl.days if max_ttl is not None else 0
+        raise BadInput(f"a token lives at most {days} days", f"mã truy cập có hiệu lực tối đa {days} ngày",
+                       code="token_ttl_too_long")
     token, digest = new_token()
     session.add(ApiToken(user_id=user.id, agency_id=user.agency_id, role=role, token_sha256=digest,
-                         name=name, expires_at=utcnow() + ttl))
+                         name=name[:100], expires_at=utcnow() + ttl))
     return token
 
 
@@ -99,6 +297,31 @@ def principal_for_token(session: Session, token: str) -> Principal:
     return principal_for_user(session, user, row.role, row.agency_id)
 
 
+def token_id_for(session: Session, token: str) -> int | None:
+    return session.execute(select(ApiToken.id).where(ApiToken.token_sha256 == token_digest(token))).scalar()
+
+
+def list_tokens(session: Session, user_id: int | None = None) -> list[ApiToken]:
+    """Tokens of one user (all users when None), newest first."""
+    q = select(ApiToken).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        q = q.where(ApiToken.user_id == user_id)
+    return list(session.execute(q).scalars())
+
+
+def revoke_token(session: Session, ledger: Ledger, token_id: int, *, actor: str, user_id: int | None = None
+                 ) -> ApiToken:
+    """Revoke a token (``user_id``: only if it is that user's; another's is reported as not found)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise NotFound("token not found", "không tìm thấy mã truy cập", code="token_not_found")
+    if not row.revoked:
+        row.revoked, row.revoked_at = True, utcnow()
+        ledger.append(session, actor=actor, agency_code=row.user.agency.code, action="token_revoked",
+                      object_type="api_token", object_id=str(row.id), details={"user": row.user.username})
+    return row
+
+
 def principal_for_user(session: Session, user: User, role: str, agency_id: int | None = None) -> Principal:
     agency = session.get(Agency, agency_id or user.agency_id)
     assert agency is not None
@@ -106,22 +329,130 @@ def principal_for_user(session: Session, user: User, role: str, agency_id: int |
                      agency_code=agency.code, role=role)
 
 
-def record_wrong_pin(db: object, ledger: Ledger, user_id: int, *, max_failures: int, lockout_seconds: int) -> None:
-    """A wrong key PIN counts toward the same lockout as a wrong password (in its own transaction, since the
-    failed act itself rolls back)."""
-    with db.transaction() as s:  # type: ignore[attr-defined]
-        user = s.get(User, user_id)
-        if user is None:
-            return
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = utcnow() + timedelta(seconds=lockout_seconds)
-            user.failed_logins = 0
-        ledger.append(s, actor=user.username, agency_code=user.agency.code, action="wrong_pin",
-                      object_type="user", object_id=user.username)
+# ---- PIN lockout: the one check around every act that opens a key -----------------------------------------
+@dataclass(frozen=True)
+class PinPolicy:
+    max_failures: int = 5
+    lockout_seconds: int = 900
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PinPolicy:
+        return cls(max_failures=settings.pin_max_failures, lockout_seconds=settings.pin_lockout_seconds)
 
 
-def ensure_not_locked(user: User) -> None:
-    if _locked(user):
-        raise Unauthorized("account locked after repeated failures; try again later",
-                           "tài khoản bị tạm khóa do nhập sai nhiều lần; vui lòng thử lại sau", code="account_locked")
+class PinLocked(Forbidden):
+    code = "pin_locked"
+    title = "Key locked after wrong PINs"
+
+
+def _pin_locked(wait: int) -> PinLocked:
+    minutes = max(1, (wait + 59) // 60)
+    return PinLocked(f"signing is locked after repeated wrong PINs; try again in {minutes} minutes",
+                     f"đã tạm khóa ký số do nhập sai mã PIN nhiều lần; vui lòng thử lại sau {minutes} phút",
+                     attempts_left=0, retry_after_seconds=wait)
+
+
+def _key_refs(session: Session, p: Principal, keys: Iterable[str]) -> list[str]:
+    refs = []
+    for kind in keys:
+        if kind == "person":
+            user = session.get(User, p.user_id)
+            ref = user.key_ref if user is not None else None
+        else:
+            agency = session.get(Agency, p.agency_id)
+            ref = agency.seal_key_ref if agency is not None else None
+        if ref:
+            refs.append(ref)
+    return refs
+
+
+def _pin_subjects(p: Principal, key_ref: str | None) -> list[tuple[str, str]]:
+    out = [("pin_user", str(p.user_id))]
+    if key_ref:
+        out.append(("pin_key", key_ref))
+    return out
+
+
+def ensure_pin_allowed(db: Database, p: Principal, keys: Iterable[str] = ("person", "seal")) -> None:
+    """Refuse (``pin_locked``) when the user, or a key the act will open, is locked after wrong PINs."""
+    at = now()
+    with db.reading() as s:
+        subjects = _pin_subjects(p, None) + [("pin_key", ref) for ref in _key_refs(s, p, keys)]
+        wait = max(_blocked_for(_counter(s, scope, subject), at) for scope, subject in subjects)
+    if wait:
+        raise _pin_locked(wait)
+
+
+def record_wrong_pin(db: Database, ledger: Ledger, p: Principal, key_ref: str | None, policy: PinPolicy,
+                     *, act: str) -> DomainError:
+    """Count a wrong PIN for the user and for the key (own transaction: the failed act itself rolls back), write
+    it in the ledger, and return the error to raise: ``wrong_pin`` with ``attempts_left``, or ``pin_locked``
+    once either count reaches the limit."""
+    at = now()
+    result = {"left": policy.max_failures}
+
+    def count(s: Session) -> None:
+        left = policy.max_failures
+        for scope, subject in _pin_subjects(p, key_ref):
+            row = _bump(s, scope, subject, at)
+            if row.failures >= policy.max_failures:
+                row.blocked_until = at + timedelta(seconds=policy.lockout_seconds)
+                row.failures = 0
+                left = 0
+            else:
+                left = min(left, policy.max_failures - row.failures)
+        ledger.append(s, actor=p.username, agency_code=p.agency_code, action="wrong_pin", object_type="key",
+                      object_id=(key_ref or "")[-200:], details={"act": act, "attempts_left": left})
+        if left == 0:
+            ledger.append(s, actor=p.username, agency_code=p.agency_code, action="pin_locked", object_type="key",
+                          object_id=(key_ref or "")[-200:], details={"act": act,
+                                                                     "seconds": policy.lockout_seconds})
+        result["left"] = left
+
+    _retrying(db, count)
+    left = result["left"]
+    if left == 0:
+        return _pin_locked(policy.lockout_seconds)
+    from .signing.errors import WrongPin
+
+    return WrongPin(f"Wrong PIN: the key could not be unlocked; nothing was signed ({left} attempts left)",
+                    f"Sai mã PIN: không mở được khóa; chưa ký (còn {left} lần thử)", attempts_left=left)
+
+
+def _clear_pin(db: Database, p: Principal, keys: Iterable[str]) -> None:
+    with db.reading() as s:
+        subjects = _pin_subjects(p, None) + [("pin_key", ref) for ref in _key_refs(s, p, keys)]
+        dirty = [x for x in subjects if _counter(s, *x) is not None]
+    if dirty:
+        with db.transaction() as s:
+            for scope, subject in dirty:
+                row = _counter(s, scope, subject, lock=True)
+                if row is not None and _blocked_for(row, now()) == 0:
+                    s.delete(row)
+
+
+@contextmanager
+def pin_guard(db: Database, ledger: Ledger, p: Principal, policy: PinPolicy, *, act: str,
+              keys: Iterable[str] = ("person", "seal")) -> Iterator[None]:
+    """The one PIN check of every act that opens a signing key (sign, issue, replace, recall, update, agency
+    copy, certify, sealed report). Wrap the act, outside its transaction:
+
+    * before: refused (``pin_locked``) if the user or a key the act opens (``person``: the user's own key,
+      ``seal``: the agency seal) is locked;
+    * a wrong PIN (``WrongPin`` from the key store, which names the key) counts per user and per key and is a
+      ledger entry; the caller gets ``wrong_pin`` with ``attempts_left`` or, at the limit, ``pin_locked``;
+    * success clears the counts."""
+    from .signing.errors import WrongPin
+
+    keys = tuple(keys)
+    ensure_pin_allowed(db, p, keys)
+    try:
+        yield
+    except WrongPin as exc:
+        key_ref = getattr(exc, "key_ref", None)
+        if key_ref is None:
+            with db.reading() as s:
+                refs = _key_refs(s, p, keys)
+            key_ref = refs[0] if len(refs) == 1 else None
+        raise record_wrong_pin(db, ledger, p, key_ref, policy, act=act) from exc
+    _clear_pin(db, p, keys)

@@ -44,8 +44,16 @@ class Settings:
     secret_key: str
     max_upload_bytes: int = 250 * 1024 * 1024
     max_blob_bytes: int = 1024 * 1024 * 1024
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 900
+    login_max_failures: int = 5        # failed logins for one user name from one address before delays start
+    login_lockout_seconds: int = 900   # the longest delay between two login attempts (progressive delay cap)
+    login_address_max_failures: int = 20   # failed logins from one address (any names) before delays start
+    login_name_max_failures: int = 50      # failed logins for one user name (any addresses) before delays start
+    pin_max_failures: int = 5          # wrong PINs (per user, per key) before the key use is locked
+    pin_lockout_seconds: int = 900     # how long a PIN lockout lasts
+    session_idle_minutes: int = 30     # a page session ends after this long without a request
+    session_absolute_hours: int = 12   # and after this long in any case
+    token_max_days: int = 90           # the longest lifetime of an API bearer token
+    trusted_proxies: int = 0           # reverse proxies in front whose X-Forwarded-For gives the client address
     ledger_anchor_every: int = 100
     ledger_anchor_seconds: int = 3600
     log_json: bool = False
@@ -73,6 +81,15 @@ class Settings:
                 parse_allow_entry(entry)
             except ValueError as exc:
                 raise ConfigError(f"DOCEXCHANGE_FETCH_ALLOW: {exc}") from None
+        for name in ("login_max_failures", "login_address_max_failures", "login_name_max_failures",
+                     "pin_max_failures", "login_lockout_seconds", "pin_lockout_seconds", "session_idle_minutes",
+                     "session_absolute_hours", "token_max_days"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"DOCEXCHANGE_{name.upper()} must be at least 1 (got {getattr(self, name)})")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError(f"DOCEXCHANGE_TRUSTED_PROXIES must be between 0 and 5 (got {self.trusted_proxies})")
+        if self.session_idle_minutes > self.session_absolute_hours * 60:
+            raise ConfigError("DOCEXCHANGE_SESSION_IDLE_MINUTES must not exceed DOCEXCHANGE_SESSION_ABSOLUTE_HOURS")
         if not 0 <= self.tsa_wait_seconds <= 3600:
             raise ConfigError(f"DOCEXCHANGE_TSA_WAIT_SECONDS must be between 0 and 3600 (got {self.tsa_wait_seconds})")
 
@@ -98,6 +115,14 @@ class Settings:
             max_blob_bytes=_env_int("MAX_BLOB_BYTES", 1024 * 1024 * 1024),
             login_max_failures=_env_int("LOGIN_MAX_FAILURES", 5),
             login_lockout_seconds=_env_int("LOGIN_LOCKOUT_SECONDS", 900),
+            login_address_max_failures=_env_int("LOGIN_ADDRESS_MAX_FAILURES", 20),
+            login_name_max_failures=_env_int("LOGIN_NAME_MAX_FAILURES", 50),
+            pin_max_failures=_env_int("PIN_MAX_FAILURES", 5),
+            pin_lockout_seconds=_env_int("PIN_LOCKOUT_SECONDS", 900),
+            session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 30),
+            session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", 12),
+            token_max_days=_env_int("TOKEN_MAX_DAYS", 90),
+            trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
             ledger_anchor_every=_env_int("LEDGER_ANCHOR_EVERY", 100),
             ledger_anchor_seconds=_env_int("LEDGER_ANCHOR_SECONDS", 3600),
             log_json=_env("LOG_JSON", "0") == "1",

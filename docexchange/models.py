@@ -43,8 +43,6 @@ class User(Base):
     position: Mapped[str] = mapped_column(String(100), default="")  # chức vụ, e.g. "Chủ tịch"
     roles: Mapped[str] = mapped_column(String(100))  # comma-separated subset of ROLES
     password_hash: Mapped[str] = mapped_column(String(200))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cert_serial: Mapped[str | None] = mapped_column(String(64))
     key_ref: Mapped[str | None] = mapped_column(String(300))
     signature_image_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -69,9 +67,43 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class AuthCounter(Base):
+    """Failed attempts at a secret, counted per ``scope`` and ``subject``: login throttles (``login_addr``: a
+    client address, ``login_pair``: address and user name, ``login_name``: a user name, known or not) and PIN
+    lockouts (``pin_user``: a user id, ``pin_key``: a key reference). Kept in the database so that every
+    worker process sees the same counts."""
+
+    __tablename__ = "auth_counters"
+    __table_args__ = (UniqueConstraint("scope", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser session. The cookie carries a random id; only its SHA-256 is stored. A session ends
+    on logout, on a password change or when the account is disabled (``ended_at``), and lapses after the idle
+    and absolute lifetimes."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
 
 
 class Certificate(Base):

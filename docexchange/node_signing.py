@@ -98,13 +98,20 @@ class NodeSigning:
     # ---- keys ---------------------------------------------------------------------------------------
     def key(self, key_ref: str, pin: str) -> KeyHandle:
         """A stored key reference: a path relative to certs/, or a pkcs11: URI. (Resolved without the node
-        database so that it can run inside the caller's transaction.)"""
-        if key_ref.startswith("pkcs11:"):
-            return self.resolver.resolve(key_ref, pin)
-        path = (self.svc.settings.certs_dir / key_ref).resolve()
-        if not path.is_relative_to(self.svc.settings.certs_dir.resolve()):
-            raise ValueError(f"key reference {key_ref!r} points outside certs/")
-        return self.resolver.resolve(str(path), pin)
+        database so that it can run inside the caller's transaction.) A wrong PIN carries ``key_ref``, so that
+        ``auth.pin_guard`` counts it against this key."""
+        from .signing import WrongPin
+
+        try:
+            if key_ref.startswith("pkcs11:"):
+                return self.resolver.resolve(key_ref, pin)
+            path = (self.svc.settings.certs_dir / key_ref).resolve()
+            if not path.is_relative_to(self.svc.settings.certs_dir.resolve()):
+                raise ValueError(f"key reference {key_ref!r} points outside certs/")
+            return self.resolver.resolve(str(path), pin)
+        except WrongPin as exc:
+            exc.key_ref = key_ref  # type: ignore[attr-defined]
+            raise
 
     def sign(self, src: Path, dst: Path, key: KeyHandle, profile: str, options: SignOptions,
              level: str | None = None) -> SignResult:

@@ -9,7 +9,7 @@ from apiflask.fields import Boolean, DateTime, File, Integer, List, Nested, Stri
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, request
 
-from ..auth import Principal
+from ..auth import PinPolicy, Principal, pin_guard
 from ..documents import service
 from ..documents.models import Document
 from ..documents.register import export_outgoing, outgoing_rows
@@ -150,8 +150,8 @@ def get_pdf(doc_id: str) -> Response:
 
 def _act(doc_id: str, fn: str, p: Principal, pin: str | None) -> dict[str, object]:
     svc = services()
-    doc = service.perform(svc.db, _deps(), p, doc_id, fn, pin or "", max_failures=svc.settings.login_max_failures,
-                          lockout_seconds=svc.settings.login_lockout_seconds)
+    doc = service.perform(svc.db, _deps(), p, doc_id, fn, pin or "",
+                          pin_policy=PinPolicy.from_settings(svc.settings))
     with svc.db.reading() as s:
         return _out(s.merge(doc, load=True))
 
@@ -211,7 +211,10 @@ def _send_order(doc_id: str, json_data: dict[str, str], order: str) -> dict[str,
 
     p = require("clerk")
     svc = services()
-    with svc.db.transaction() as s:
+    with svc.db.reading() as s:
+        _require_issued(service.get_document(s, p, doc_id))  # a wrong state is not a PIN problem
+    with pin_guard(svc.db, svc.ledger, p, PinPolicy.from_settings(svc.settings), act=f"document_{order}",
+                   keys=("seal",)), svc.db.transaction() as s:
         doc = service.get_document(s, p, doc_id, lock=True)
         agency = s.get(Agency, doc.agency_id)
         assert agency is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from ..auth import PinPolicy
 from ..services import Services
 from .service import CopySigning, Deps, Validator
 
@@ -32,4 +33,4 @@ def deps_for(svc: Services) -> Deps:
                 validate=validator_for(svc),
                 book_capacity=int(os.environ.get("DOCEXCHANGE_COPY_BOOK_CAPACITY", "500")),
                 colour="warn" if os.environ.get("DOCEXCHANGE_COPY_COLOUR", "require") == "warn" else "require",
-                max_upload_bytes=s.max_upload_bytes)
+                max_upload_bytes=s.max_upload_bytes, pin_policy=PinPolicy.from_settings(s))

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
+from ..auth import PinPolicy, Principal, ensure_pin_allowed, pin_guard
 from ..blobstore import CHUNK, BlobStore
 from ..db import Database, utcnow
 from ..documents.models import Document, NumberCounter
@@ -89,6 +89,7 @@ class Deps:
     colour: ColourPolicy = "require"
     min_dpi: int = 200
     max_upload_bytes: int = 1024 * 1024 * 1024
+    pin_policy: PinPolicy = PinPolicy()
 
     def verify_url(self, code: str) -> str:
         return f"{self.public_url.rstrip('/')}/verify/copy/{code}"
@@ -316,6 +317,7 @@ def certify(db: Database, deps: Deps, p: Principal, req: CopyRequest, uploads: l
             return _replay(existing, "certify")
         _keys_ready(agency, user)
         guess = _peek(s, deps, agency.id, (now or utcnow()).astimezone(VN))
+    ensure_pin_allowed(db, p, ("person", "seal"))  # a locked key is refused before any scan work
     with staged(uploads, deps.max_upload_bytes) as (tmp, files):
         code = new_code()
         url = deps.verify_url(code)
@@ -328,7 +330,8 @@ def certify(db: Database, deps: Deps, p: Principal, req: CopyRequest, uploads: l
         scan_pdf = pdfbuild.build_scan_pdf(report, tmp, url=url, code=code, stamp=prepared.pdf)
         page_hashes = pdfbuild.page_image_hashes(scan_pdf)
         try:
-            with db.transaction() as s:
+            with pin_guard(db, deps.ledger, p, deps.pin_policy, act="copy_certify", keys=("person", "seal")), \
+                    db.transaction() as s:
                 row = _certify_locked(s, deps, p, req, report, tmp, scan_pdf, page_hashes, code, url, pin, seal_pin,
                                       now, prepared)
                 return row
@@ -679,6 +682,7 @@ def make_agency_copy(db: Database, deps: Deps, p: Principal, req: AgencyCopyRequ
         agency = s.get(Agency, p.agency_id)
         assert agency is not None
         _keys_ready(agency, None)
+    ensure_pin_allowed(db, p, ("seal",))
     with tempfile.TemporaryDirectory(prefix="agency-copy-") as tmp:
         t = Path(tmp)
         src = t / "source.pdf"
@@ -727,7 +731,8 @@ def make_agency_copy(db: Database, deps: Deps, p: Principal, req: AgencyCopyRequ
                     extract.pages.append(whole.pages[n - 1])
                 extract.save(t / "extract.pdf")
             src = t / "extract.pdf"
-        with db.transaction() as s:
+        with pin_guard(db, deps.ledger, p, deps.pin_policy, act="agency_copy", keys=("seal",)), \
+                db.transaction() as s:
             agency = s.get(Agency, p.agency_id)
             assert agency is not None
             when = (now or utcnow()).astimezone(VN)

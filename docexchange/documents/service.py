@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
+from ..auth import PinPolicy, Principal
 from ..blobstore import BlobStore
 from ..db import Database, utcnow
 from ..errors import BadInput, Conflict, Forbidden, NotFound
@@ -336,17 +336,14 @@ def check_notation(type_abbr: str, agency_abbr: str, suffix: str) -> str:
 
 
 def perform(db: Database, deps: Deps, p: Principal, public_id: str, action: str, pin: str = "", *,
-            max_failures: int = 5, lockout_seconds: int = 900) -> Document:
-    """Sign, approve or issue in one transaction. A locked account may not use its key; a wrong PIN rolls the
-    act back and counts toward the lockout (recorded in its own transaction)."""
-    from ..auth import ensure_not_locked, record_wrong_pin
-    from ..signing import WrongPin
+            pin_policy: PinPolicy | None = None) -> Document:
+    """Sign, approve or issue in one transaction. Signing and issuing open a key, so they run inside the PIN
+    check (``auth.pin_guard``): a locked user or key may not be used; a wrong PIN rolls the act back, counts per
+    user and per key and is a ledger entry."""
+    from ..auth import pin_guard
 
-    try:
+    def act() -> Document:
         with db.transaction() as session:
-            user = session.get(User, p.user_id)
-            assert user is not None
-            ensure_not_locked(user)
             if action == "sign":
                 return sign(session, deps, p, public_id, pin)
             if action == "approve":
@@ -354,6 +351,9 @@ def perform(db: Database, deps: Deps, p: Principal, public_id: str, action: str,
             if action == "issue":
                 return issue(session, deps, p, public_id, pin)
             raise BadInput(f"unknown action {action}", f"thao tác không hợp lệ: {action}")
-    except WrongPin:
-        record_wrong_pin(db, deps.ledger, p.user_id, max_failures=max_failures, lockout_seconds=lockout_seconds)
-        raise
+
+    if action not in ("sign", "issue"):
+        return act()
+    with pin_guard(db, deps.ledger, p, pin_policy or PinPolicy(), act=f"document_{action}",
+                   keys=("person",) if action == "sign" else ("seal",)):
+        return act()

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import Forbidden as HTTPForbidden
 
-from ..auth import Principal, principal_for_user
+from ..auth import Principal, SessionPolicy, check_session, principal_for_user
 from ..errors import DomainError
 from ..models import Agency, User
 from ..services import Services
@@ -23,7 +23,7 @@ from .nav import nav_for
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 F = TypeVar("F", bound=Callable[..., Any])
-SESSION_KEYS = ("user_id", "role", "agency_id")
+SESSION_KEYS = ("user_id", "role", "agency_id", "sid")
 CSRF_MESSAGE = _l("The form has expired or was not sent from this site. Reload the page and try again.")
 
 
@@ -51,19 +51,22 @@ def parse_date(value: str | None) -> date | None:
 
 
 def web_principal() -> Principal | None:
-    """The signed-in person from the session (keys ``user_id``, ``role``, ``agency_id``), re-checked against the
-    database on every request: a disabled user, a role taken away or an agency a non-admin may not see ends
-    the session."""
+    """The signed-in person from the session (keys ``user_id``, ``role``, ``agency_id``, ``sid``), re-checked
+    against the database on every request: a session ended on the server (logout, password change, disabled
+    account) or lapsed (idle, absolute lifetime), a role taken away or an agency a non-admin may not see ends
+    it."""
     if "principal" in g:
         return g.principal  # type: ignore[no-any-return]
     if "user_id" not in session:
         return None
-    with services().db.transaction() as s:
+    svc = services()
+    with svc.db.transaction() as s:
         user = s.get(User, session["user_id"])
         role = session.get("role")
         agency_id = session.get("agency_id")
         ok = (user is not None and user.active and role in user.role_set
-              and (agency_id == user.agency_id or (role == "admin" and s.get(Agency, agency_id) is not None)))
+              and (agency_id == user.agency_id or (role == "admin" and s.get(Agency, agency_id) is not None))
+              and check_session(s, session.get("sid"), user.id, SessionPolicy.from_settings(svc.settings)))
         if not ok or user is None:
             session.clear()
             return None

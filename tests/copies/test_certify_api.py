@@ -227,7 +227,13 @@ def test_missing_keys_are_503_wrong_pin_is_refused_and_nothing_is_written(node, 
                    content_type="multipart/form-data")
     assert wrong.status_code in (400, 401, 403), wrong.get_json()
     assert wrong.get_json()["detail_vi"]
-    assert _counts(svc) == before
+    assert wrong.get_json()["code"] == "wrong_pin" and wrong.get_json()["attempts_left"] == 4
+    # nothing kept but the failure itself, which is a ledger entry (docs/security.md §4)
+    assert _counts(svc) == (before[0], before[1] + 1, before[2])
+    with svc.db.reading() as s:
+        last = s.execute(select(LedgerEntry).order_by(LedgerEntry.seq.desc())).scalars().first()
+        assert last is not None and last.action == "wrong_pin"
+    before = _counts(svc)
     with svc.db.transaction() as s:
         agency = s.execute(select(Agency).where(Agency.code == "000.21.31.H41")).scalar_one()
         seal_ref, agency.seal_key_ref = agency.seal_key_ref, None

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from docexchange.axis.edxml import parse_package
 from docexchange.documents.models import Document, OutgoingRegisterEntry
 from docexchange.exchange.models import OutboxItem
-from docexchange.models import LedgerEntry, User
+from docexchange.models import AuthCounter, LedgerEntry, User
 from docexchange.signing.validation import ValidationPolicy, validate_pdf
 from tests.conftest import LiveNode, pdfsig
 from tests.signing.pdfgen import decree30_pdf
@@ -135,10 +135,12 @@ def test_wrong_pin_signs_nothing_and_counts_toward_lockout(live_node: LiveNode, 
     doc = _draft(live_node, tmp_path, clerk, "Sai mã PIN", signer="bnv.capho")
     r = requests.post(f"{live_node.url}/api/v1/documents/{doc['id']}/sign", headers=signer, json={"pin": "000000"})
     assert r.status_code == 403 and r.json()["code"] == "wrong_pin", r.text
-    assert "Sai mã PIN" in r.json()["detail_vi"]
+    assert "Sai mã PIN" in r.json()["detail_vi"] and r.json()["attempts_left"] == 4
     with live_node.services.db.reading() as s:  # type: ignore[attr-defined]
         user = s.execute(select(User).where(User.username == "bnv.capho")).scalar_one()
-        assert user.failed_logins == 1
+        counted = s.execute(select(AuthCounter.failures).where(AuthCounter.scope == "pin_user",
+                                                               AuthCounter.subject == str(user.id))).scalar_one()
+        assert counted == 1
         d = s.execute(select(Document).where(Document.public_id == doc["id"])).scalar_one()
         assert d.status == "draft" and d.signed_sha256 is None
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:15:47.816122
+Create Date: 2026-12-04 17:05:14.543777
 """
 from alembic import op
 import sqlalchemy as sa
@@ -45,6 +45,19 @@ def upgrade() -> None:
     sa.Column('computed_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_archive_pdf_info'))
     )
+    op.create_table('auth_counters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.String(length=20), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_counters')),
+    sa.UniqueConstraint('scope', 'subject', name=op.f('uq_auth_counters_scope'))
+    )
+    with op.batch_alter_table('auth_counters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auth_counters_last_failure_at'), ['last_failure_at'], unique=False)
+
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('serial', sa.String(length=64), nullable=False),
@@ -201,8 +214,6 @@ def upgrade() -> None:
     sa.Column('position', sa.String(length=100), nullable=False),
     sa.Column('roles', sa.String(length=100), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cert_serial', sa.String(length=64), nullable=True),
     sa.Column('key_ref', sa.String(length=300), nullable=True),
     sa.Column('signature_image_sha256', sa.String(length=64), nullable=True),
@@ -221,6 +232,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('expires_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('revoked_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_api_tokens_agency_id_agencies')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
@@ -348,6 +360,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incoming_register', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incoming_register_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('web_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sid_sha256', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', docexchange.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_web_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_sessions')),
+    sa.UniqueConstraint('sid_sha256', name=op.f('uq_web_sessions_sid_sha256'))
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('agency_copies',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -512,6 +539,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_agency_copies_agency_id'))
 
     op.drop_table('agency_copies')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
+
+    op.drop_table('web_sessions')
     with op.batch_alter_table('incoming_register', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incoming_register_agency_id'))
 
@@ -565,6 +596,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificates_serial'))
 
     op.drop_table('certificates')
+    with op.batch_alter_table('auth_counters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auth_counters_last_failure_at'))
+
+    op.drop_table('auth_counters')
     op.drop_table('archive_pdf_info')
     op.drop_table('agencies')
     # ### end Alembic commands ###

@@ -20,7 +20,7 @@ from ...documents.models import Document
 from ...errors import BadInput, DomainError
 from ...exchange.models import IncomingDocument
 from ...ledger import verify_ledger
-from ...models import Agency, LedgerEntry, User
+from ...models import Agency, LedgerEntry
 from ...pki.responders import token_time_if_valid
 from ...signing.validation import ValidationPolicy, VerificationReport, render_report_pdf, validate_pdf
 from .. import exchange_labels
@@ -146,9 +146,8 @@ def page_image(sha: str, page_no: int) -> Response:
 def sealed_report(sha: str) -> Response:
     """Validate the stored file again (the report states the time of this validation), render the report and
     seal it with the auditor's agency seal (profile ``attachment``: the text names the file's hash)."""
-    from ...auth import ensure_not_locked, record_wrong_pin
+    from ...auth import PinPolicy, ensure_pin_allowed, pin_guard
     from ...node_signing import node_signing
-    from ...signing import WrongPin
 
     p = signed_in()
     sha = _verified_sha(sha)
@@ -158,10 +157,8 @@ def sealed_report(sha: str) -> Response:
         if not pin:
             raise BadInput("enter the PIN of the agency seal", "hãy nhập mã PIN của con dấu cơ quan",
                            code="pin_required")
-        with svc.db.transaction() as s:
-            user = s.get(User, p.user_id)
-            assert user is not None
-            ensure_not_locked(user)
+        ensure_pin_allowed(svc.db, p, ("seal",))
+        with svc.db.reading() as s:
             agency = s.get(Agency, p.agency_id)
             assert agency is not None
             s.expunge_all()
@@ -169,13 +166,10 @@ def sealed_report(sha: str) -> Response:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "report.pdf", Path(tmp) / "sealed.pdf"
             src.write_bytes(render_report_pdf(report))
-            try:
+            with pin_guard(svc.db, svc.ledger, p, PinPolicy.from_settings(svc.settings), act="sealed_report",
+                           keys=("seal",)):
                 node_signing(svc).attachment(src, dst, agency=agency, pin=pin,
                                              number_text=f"Báo cáo xác minh {sha[:16]}")
-            except WrongPin:
-                record_wrong_pin(svc.db, svc.ledger, p.user_id, max_failures=svc.settings.login_max_failures,
-                                 lockout_seconds=svc.settings.login_lockout_seconds)
-                raise
             sealed = dst.read_bytes()
         sealed_sha = svc.blobs.put_bytes(sealed)
         with svc.db.transaction() as s:

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ...auth import authenticate
-from ...errors import Unauthorized
+from ...auth import LoginPolicy, SessionPolicy, authenticate, end_session, start_session
+from ...errors import DomainError
 from ...models import Agency, User
 from .. import STATIC
 from ..common import error_text, page, services, web_blueprint, web_principal
@@ -56,27 +56,36 @@ def login() -> Response | str | tuple[str, int]:
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     svc = services()
-    failure: Unauthorized | None = None
-    # A failed attempt must still be counted (and ledgered): the transaction commits either way.
-    with svc.db.transaction() as s:
-        try:
-            user = authenticate(s, svc.ledger, username, password, max_failures=svc.settings.login_max_failures,
-                                lockout_seconds=svc.settings.login_lockout_seconds)
-        except Unauthorized as exc:
-            failure = exc
-        else:
-            user_id, role, agency_id = user.id, sorted(user.role_set)[0], user.agency_id
-    if failure is not None:
+    try:
+        user_id = authenticate(svc.db, svc.ledger, username, password, address=request.remote_addr or "",
+                               policy=LoginPolicy.from_settings(svc.settings))
+    except DomainError as failure:
+        status = failure.status if failure.status in (401, 429) else 401
         return render_template("login.html", error=error_text(failure), error_code=failure.code,
-                               username=username, next=_safe_next(request.form.get("next"))), 401
+                               username=username, next=_safe_next(request.form.get("next"))), status
+    with svc.db.transaction() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        role, agency_id = sorted(user.role_set)[0], user.agency_id
+        sid = start_session(s, user_id, SessionPolicy.from_settings(svc.settings))
+    end_session_cookie()
     session.clear()
-    session["user_id"], session["role"], session["agency_id"] = user_id, role, agency_id
+    session["user_id"], session["role"], session["agency_id"], session["sid"] = user_id, role, agency_id, sid
     rotate()
     return redirect(_safe_next(request.form.get("next")) or home_url(role))
 
 
+def end_session_cookie() -> None:
+    """End the server-side session the cookie names (if any)."""
+    sid = session.get("sid")
+    if sid:
+        with services().db.transaction() as s:
+            end_session(s, sid)
+
+
 @bp.post("/logout")
 def logout() -> Response:
+    end_session_cookie()
     session.clear()
     return redirect(url_for("web_auth.login"))
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ...auth import Principal
+from ...auth import PinPolicy, Principal
 from ...db import utcnow
 from ...documents import engine, service
 from ...documents.models import AUTHORITY_MARKERS, STATUSES, URGENCY, Document, DocumentEvent
@@ -279,8 +279,7 @@ def _act(doc_id: str, action: str) -> Response:
     try:
         if action in ("sign", "issue") and not pin:
             raise BadInput("enter the PIN", "hãy nhập mã PIN", code="pin_required")
-        service.perform(svc.db, deps, p, doc_id, action, pin, max_failures=svc.settings.login_max_failures,
-                        lockout_seconds=svc.settings.login_lockout_seconds)
+        service.perform(svc.db, deps, p, doc_id, action, pin, pin_policy=PinPolicy.from_settings(svc.settings))
     except DomainError as exc:
         flash_error(exc)
     else:
