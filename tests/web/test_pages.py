@@ -347,20 +347,27 @@ def test_tampered_session_agency_ends_the_session(web_app, password: str) -> Non
 
 
 def test_ledger_browser_and_verify(web_app, password: str) -> None:
+    clerk = web_app.test_client()  # the test's own act, so that it does not depend on which tests ran before
+    web_login(clerk, "bnv.vanthu", password)
+    assert create_draft(clerk, "Sổ nhật ký: dự thảo của phép thử").status_code == 302
     c = web_app.test_client()
     web_login(c, AUDITOR, password)
     page = text(c.get("/ledger"))
-    assert "node_initialised" in page and "document_drafted" in page
+    assert "document_drafted" in page  # newest first: the draft just made is on the first page
+    from sqlalchemy import func, select
+
+    from docexchange.models import LedgerEntry
+    from docexchange.web.views.ledger import PAGE_SIZE
+
+    with web_app.extensions["docexchange"].db.reading() as s:
+        pages = max(1, -(-s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() // PAGE_SIZE))
+    assert "node_initialised" in text(c.get(f"/ledger?page={pages}"))  # the oldest entry is on the last page
     assert "Nhật ký kiểm toán" in page and 'id="verify-result"' not in page
     ok = text(c.get("/ledger?verify=1"))
     assert 'class="verdict ok"' in ok and "Nhật ký toàn vẹn" in ok
     en = text(c.get("/ledger?verify=1&lang=en"))
     assert "The ledger is intact" in en
     # tamper with one entry: the page reports where
-    from sqlalchemy import select
-
-    from docexchange.models import LedgerEntry
-
     svc = web_app.extensions["docexchange"]
     with svc.db.transaction() as s:
         entry = s.execute(select(LedgerEntry).order_by(LedgerEntry.seq).limit(1)).scalar_one()
