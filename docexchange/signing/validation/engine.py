@@ -17,7 +17,7 @@ from asn1crypto import x509 as ax509
 from . import changes as changes_mod
 from . import decree30, visual
 from .policy import ValidationPolicy
-from .rawchecks import Problem, check_byte_range, prescan, revision_ends
+from .rawchecks import Problem, check_byte_range, prescan, revision_ends, trailing_bytes
 from .report import (
     INDETERMINATE,
     NO_SIGNATURE,
@@ -441,6 +441,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
 
     _later_changes(sr, emb, brc.end, state, diff_error is not None or (diff is not None and not hasattr(
         diff, "changed_form_fields")))
+    _trailing(sr, state.data)
     if sr.modifications == "OTHER" or sr.visual_changes or diff_error is not None and sr.modifications is None:
         sr.fail(TOTAL_FAILED if (sr.modifications == "OTHER" or sr.visual_changes) else INDETERMINATE,
                 "FORMAT_FAILURE")
@@ -790,6 +791,24 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
             sr.flag("annotation_changes")
     if state.policy.visual_check:
         _visual(sr, emb, signed_end, base, state)
+
+
+def _trailing(sr: SignatureReport, data: bytes) -> None:
+    """Bytes after the last revision that are not an incremental update: reported; objects there fail."""
+    count, objects = trailing_bytes(data)
+    if not count:
+        return
+    if objects:
+        sr.flag("unsigned_trailing_objects")
+        sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+        sr.add("UNSIGNED_TRAILING_OBJECTS",
+               f"Sau phần cuối tệp (%%EOF) còn {count} byte định nghĩa đối tượng PDF nhưng không thuộc bản cập nhật "
+               f"hợp lệ nào và không được ký; một số trình đọc sẽ hiển thị chúng.",
+               f"{count} bytes after the end of the file (%%EOF) define PDF objects outside any valid incremental "
+               f"update and are not signed; some readers would show them.", "error")
+    else:
+        sr.add("TRAILING_BYTES", f"Sau phần cuối tệp (%%EOF) còn {count} byte không được ký.",
+               f"{count} unsigned bytes follow the end of the file (%%EOF).", "warning")
 
 
 def _visual(sr: SignatureReport, emb: Any, signed_end: int, base: changes_mod.Snapshot | None,
