@@ -75,17 +75,22 @@ def text_words(pdf_path: Path, first: int = 1, last: int | None = None) -> list[
     return [Word(w.page + first - 1, w.text, w.x1, w.y1, w.x2, w.y2) for w in parser.words]
 
 
-def _appearance(writer: PdfWriter, text: str, width: float, height: float, size: float) -> StreamObject:
-    """A form XObject drawing ``text`` in Liberation Serif (full Vietnamese) on a white background."""
+def _appearance(writer: PdfWriter, text: str, width: float, height: float, size: float,
+                align: str = "L") -> StreamObject:
+    """A form XObject drawing ``text`` in Liberation Serif (full Vietnamese), shrunk to fit the width, with no
+    background: the field was placed where the signed draft shows nothing, and a filled field may only draw
+    there (the validator's covering check, docs/validation.md)."""
     pdf = FPDF(unit="pt", format=(width, height))
     pdf.set_margin(0)
+    pdf.c_margin = 0
     pdf.add_page()
     pdf.add_font("LiberationSerif", "", FONT)
     pdf.set_font("LiberationSerif", size=size)
-    pdf.set_fill_color(255, 255, 255)
-    pdf.rect(0, 0, width, height, style="F")
+    natural = pdf.get_string_width(text)
+    if natural > width - 1 and natural > 0:
+        pdf.set_font("LiberationSerif", size=max(4.0, size * (width - 1) / natural))
     pdf.set_xy(0, 0)
-    pdf.cell(width, height, text, align="L")
+    pdf.cell(width, height, text, align=align)
     src = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0]
     xobj = StreamObject()
     xobj.set_data(src.get_contents().get_data())  # type: ignore[union-attr]
@@ -145,8 +150,15 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
     box = page.mediabox
     top = float(box.top)
     so = _find_after(words, r"Số:?", 0)
+    suffix = ""
     if so is not None:
         number_rect = (so.x2 + 2, so.y1 - 3, so.x2 + 2 + 160, so.y2 + 3)
+        # "Số:      /QĐ-BNV": the number goes into the blank before the notation, which stays as signed
+        after = sorted((w for w in words if w.page == 0 and abs(w.y1 - so.y1) < 3 and w.x1 > so.x2),
+                       key=lambda w: w.x1)
+        if after and after[0].x1 - so.x2 < 200 and after[0].text.startswith("/"):
+            number_rect = (so.x2 + 1, so.y1 - 3, max(after[0].x1 + 0.5, so.x2 + 4), so.y2 + 3)
+            suffix = after[0].text
     else:
         number_rect = (20 * PT_PER_MM, top - 42 * PT_PER_MM, 20 * PT_PER_MM + 180, top - 42 * PT_PER_MM + 18)
     ngay = _find_after(words, r"ngày", 0)
@@ -170,6 +182,8 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
             NameObject("/V"): TextStringObject(""),
             NameObject("/P"): page.indirect_reference,
         })
+        if name == NUMBER_FIELD and suffix:
+            field[NameObject("/DXSuffix")] = TextStringObject(suffix)  # printed after the field in the draft
         ref = writer._add_object(field)
         fields.append(ref)
         annots = page.get("/Annots")
@@ -201,8 +215,12 @@ def fill_issue_fields(pdf_path: Path, out_path: Path, *, number_text: str, date_
                 continue
             found.add(name)
             value = number_text if name == NUMBER_FIELD else date_text
+            suffix = str(annot.get("/DXSuffix") or "")
+            align = "L"
+            if suffix and value.endswith(suffix) and len(value) > len(suffix):
+                value, align = value[:-len(suffix)], "R"  # the draft already shows the notation after the field
             rect = [float(v) for v in annot["/Rect"]]
-            ap = _appearance(writer, value, rect[2] - rect[0], rect[3] - rect[1], font_size)
+            ap = _appearance(writer, value, rect[2] - rect[0], rect[3] - rect[1], font_size, align)
             annot[NameObject("/V")] = TextStringObject(value)
             annot[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(ap)})
         if found != {NUMBER_FIELD, DATE_FIELD}:
