@@ -65,6 +65,36 @@ def _(kit: Kit) -> bytes:
         return (Path(d) / "ps.pdf").read_bytes()
 
 
+@case("benign_numbering_after_signing", "BENIGN", indication=PASSED, changes=("field_filled",),
+      modifications="FORM_FILLING", absent_messages=("CONTENT_COVERED",))
+def _(kit: Kit) -> bytes:
+    """Decree 30 numbering: the clerk writes the number into the blank of "Số:      /QĐ-BNV" and the day and
+    month into the blanks of a printed "Hà Nội, ngày      tháng      năm 2026" after the person signed."""
+    import tempfile
+    from pathlib import Path
+
+    from fpdf import FPDF
+
+    from docexchange.documents.fields import add_issue_fields, fill_issue_fields
+
+    pdf = FPDF(format="A4", unit="pt")
+    pdf.add_font("S", "", h.FONT)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("S", "", 13)
+    for x, y, text in ((60, 40, "BỘ NỘI VỤ"), (300, 40, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                       (80, 60, "Số:      /QĐ-BNV"), (330, 80, "Hà Nội, ngày      tháng      năm 2026"),
+                       (60, 140, "Quyết định về việc ban hành quy chế công tác văn thư, lưu trữ.")):
+        pdf.set_xy(x, y)
+        pdf.cell(250, 16, text)
+    signed = kit.sign(add_issue_fields(bytes(pdf.output())))
+    with tempfile.TemporaryDirectory(prefix="dx-attack-") as d:
+        (Path(d) / "s.pdf").write_bytes(signed)
+        fill_issue_fields(Path(d) / "s.pdf", Path(d) / "n.pdf", number_text="15/QĐ-BNV",
+                          date_text="Hà Nội, ngày 04 tháng 12 năm 2026")
+        return (Path(d) / "n.pdf").read_bytes()
+
+
 # ---- issue 17 §1: filled fields and later signatures drawing over signed content -------------------------------
 @case("shadow_fill_text_field_over_content", "SHADOW", indication=FAILED, subindication="FORMAT_FAILURE",
       changes=("field_filled", "content_covered"), flags=("content_covered",), messages=("CONTENT_COVERED",))
