@@ -790,7 +790,7 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
         if c["what"] == "annotation_added":
             sr.flag("annotation_changes")
     if state.policy.visual_check:
-        _visual(sr, emb, signed_end, base, state)
+        _visual(sr, emb, signed_end, state)
 
 
 def _trailing(sr: SignatureReport, data: bytes) -> None:
@@ -811,8 +811,7 @@ def _trailing(sr: SignatureReport, data: bytes) -> None:
                f"{count} unsigned bytes follow the end of the file (%%EOF).", "warning")
 
 
-def _visual(sr: SignatureReport, emb: Any, signed_end: int, base: changes_mod.Snapshot | None,
-            state: _FileState) -> None:
+def _visual(sr: SignatureReport, emb: Any, signed_end: int, state: _FileState) -> None:
     policy = state.policy
     try:
         before = visual.render(state.data[:signed_end], policy.render_dpi, policy.max_render_pages, policy.time_limit_s)

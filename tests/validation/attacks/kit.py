@@ -213,11 +213,12 @@ def add_annotation(pdf: bytes, rect: Box, text: str, opaque: bool = True) -> byt
         generic.NameObject("/Type"): generic.NameObject("/XObject"),
         generic.NameObject("/Subtype"): generic.NameObject("/Form"),
         generic.NameObject("/BBox"): generic.ArrayObject([generic.FloatObject(x) for x in (0, 0, width, height)]),
-        generic.NameObject("/Resources"): generic.DictionaryObject({generic.NameObject("/Font"): generic.DictionaryObject({
-            generic.NameObject("/Helv"): w.add_object(generic.DictionaryObject({
-                generic.NameObject("/Type"): generic.NameObject("/Font"),
-                generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
-                generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica")}))})})},
+        generic.NameObject("/Resources"): generic.DictionaryObject({
+            generic.NameObject("/Font"): generic.DictionaryObject({
+                generic.NameObject("/Helv"): w.add_object(generic.DictionaryObject({
+                    generic.NameObject("/Type"): generic.NameObject("/Font"),
+                    generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+                    generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica")}))})})},
         stream_data=f"{bg}BT /Helv 14 Tf 1 0 0 rg 4 {height / 2 - 5:g} Td ({text}) Tj ET".encode())
     annot = generic.DictionaryObject({
         generic.NameObject("/Type"): generic.NameObject("/Annot"),
