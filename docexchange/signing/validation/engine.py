@@ -764,7 +764,8 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
             sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
                                "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
                                else "signature_added"})
-        if later and state.policy.visual_check:  # a later signature's stamp may not cover signed content
+        # a later signature's stamp may not cover signed content (only signature widgets can have changed here)
+        if state.policy.visual_check and any(_has_stamp(e) for e in later):
             _covering(sr, emb, signed_end, state)
         return
     base = state.snap(signed_end)
@@ -791,6 +792,19 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
             sr.flag("annotation_changes")
     if state.policy.visual_check:
         _visual(sr, emb, signed_end, state)
+
+
+def _has_stamp(emb: Any) -> bool:
+    """Whether a signature's widget can show anything (a non-empty rectangle, not hidden); True when unsure."""
+    try:
+        field = emb.sig_field
+        widget = field if "/Rect" in field else field["/Kids"][0].get_object()
+        r = [float(x) for x in widget["/Rect"]]
+        if abs(r[2] - r[0]) < 1 or abs(r[3] - r[1]) < 1:
+            return False
+        return not int(widget.get("/F", 0)) & (2 | 32)
+    except Exception:
+        return True
 
 
 def _trailing(sr: SignatureReport, data: bytes) -> None:
