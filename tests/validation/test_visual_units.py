@@ -58,3 +58,13 @@ def test_covered_counts_only_document_content_that_changed() -> None:
     # an earlier signature's stamp (absent from the content rendering) may be overdrawn
     stamp = _page((200, 110, 280, 130))
     assert visual.covered(stamp, _page(), _page(), rect, A4, 0, 72)[0] == 0
+
+
+def test_auditor_comparison_shows_pages_with_covered_content() -> None:
+    from docexchange.web.views.audit import _compare
+
+    sig = {"field": "Sig1", "byte_range": [0, 10, 30, 70], "visual_changes": [],
+           "changes": [{"what": "field_filled", "field": "SoTien"},
+                       {"what": "content_covered", "page": 2, "box": [60, 640, 360, 664], "field": "SoTien"}]}
+    assert _compare({"signatures": [sig]}) == [{"field": "Sig1", "end": 100, "pages": [2]}]
+    assert _compare({"signatures": [{**sig, "changes": []}]}) == []
