@@ -133,6 +133,15 @@ def _(kit: Kit) -> bytes:
     return kit.sign(first, kit.second, field="Seal", box=tuple(int(x) for x in AMOUNT_BOX))
 
 
+@case("ssa_prepared_signature_field_over_content", "SSA", indication=FAILED, subindication="FORMAT_FAILURE",
+      changes=("content_covered",), flags=("content_covered",))
+def _(kit: Kit) -> bytes:
+    """An empty signature field prepared over the amount before the first signature; the second signer signs
+    into it later, so the stamp appears over signed text."""
+    prepared = k.add_empty_signature_field(base_pdf(), "Seal", AMOUNT_BOX)
+    return kit.sign(kit.sign(prepared, field="Sig1"), kit.second, field="Seal")
+
+
 @case("trailing_objects_after_eof", "TRAILING", indication=FAILED, subindication="FORMAT_FAILURE",
       flags=("unsigned_trailing_objects",), messages=("UNSIGNED_TRAILING_OBJECTS",))
 def _(kit: Kit) -> bytes:
