@@ -75,17 +75,22 @@ def text_words(pdf_path: Path, first: int = 1, last: int | None = None) -> list[
     return [Word(w.page + first - 1, w.text, w.x1, w.y1, w.x2, w.y2) for w in parser.words]
 
 
-def _appearance(writer: PdfWriter, text: str, width: float, height: float, size: float) -> StreamObject:
-    """A form XObject drawing ``text`` in Liberation Serif (full Vietnamese) on a white background."""
+def _appearance(writer: PdfWriter, text: str, width: float, height: float, size: float,
+                align: str = "L") -> StreamObject:
+    """A form XObject drawing ``text`` in Liberation Serif (full Vietnamese), shrunk to fit the width, with no
+    background: the field was placed where the signed draft shows nothing, and a filled field may only draw
+    there (the validator's covering check, docs/validation.md)."""
     pdf = FPDF(unit="pt", format=(width, height))
     pdf.set_margin(0)
+    pdf.c_margin = 0
     pdf.add_page()
     pdf.add_font("LiberationSerif", "", FONT)
     pdf.set_font("LiberationSerif", size=size)
-    pdf.set_fill_color(255, 255, 255)
-    pdf.rect(0, 0, width, height, style="F")
+    natural = pdf.get_string_width(text)
+    if natural > width - 1 and natural > 0:
+        pdf.set_font("LiberationSerif", size=max(4.0, size * (width - 1) / natural))
     pdf.set_xy(0, 0)
-    pdf.cell(width, height, text, align="L")
+    pdf.cell(width, height, text, align=align)
     src = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0]
     xobj = StreamObject()
     xobj.set_data(src.get_contents().get_data())  # type: ignore[union-attr]
@@ -117,6 +122,50 @@ def _cluster(line: list[Word], anchor: Word, max_gap: float = 25.0) -> list[Word
     return line[lo:hi + 1]
 
 
+def _date_slots(line: list[Word], rect: tuple[float, float, float, float]) -> list[tuple[float, float, str]]:
+    """Blanks after "ngày", "tháng" and "năm" on a printed date line, as (x offset in the field, width, d|m|y):
+    the day, month and year are written there, leaving the printed words as signed (a filled field may only
+    draw where the signed draft shows nothing). The year is skipped when the line already prints it."""
+    out: list[tuple[float, float, str]] = []
+    for i, w in enumerate(line):
+        kind = {"ngày": "d", "tháng": "m", "năm": "y"}.get(w.text.lower())
+        if kind is None:
+            continue
+        nxt = line[i + 1] if i + 1 < len(line) else None
+        if kind == "y" and nxt is not None and re.fullmatch(r"\d{4}\.?", nxt.text):
+            continue
+        end = nxt.x1 - 1 if nxt is not None else rect[2]
+        if end - (w.x2 + 2) >= 6:
+            out.append((w.x2 + 2 - rect[0], end - (w.x2 + 2), kind))
+    return out
+
+
+def _slot_appearance(writer: PdfWriter, parts: list[tuple[float, float, str]], width: float, height: float,
+                     size: float) -> StreamObject:
+    """A form XObject with each text of ``parts`` (x offset, width, text) written into its blank."""
+    pdf = FPDF(unit="pt", format=(width, height))
+    pdf.set_margin(0)
+    pdf.c_margin = 0
+    pdf.add_page()
+    pdf.add_font("LiberationSerif", "", FONT)
+    for x, w, text in parts:
+        pdf.set_font("LiberationSerif", size=size)
+        natural = pdf.get_string_width(text)
+        if natural > w - 1 and natural > 0:
+            pdf.set_font("LiberationSerif", size=max(4.0, size * (w - 1) / natural))
+        pdf.set_xy(x, 0)
+        pdf.cell(w, height, text, align="C")
+    src = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0]
+    xobj = StreamObject()
+    xobj.set_data(src.get_contents().get_data())  # type: ignore[union-attr]
+    xobj.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]),
+        NameObject("/Resources"): src["/Resources"].clone(writer),
+    })
+    return xobj
+
+
 def add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
     """``_add_issue_fields``, with pypdf's failures on a damaged draft (KeyError '/Size', IndexError, …: any
     exception from a third-party parser on untrusted bytes) turned into a clear refusal instead of a 500."""
@@ -145,8 +194,16 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
     box = page.mediabox
     top = float(box.top)
     so = _find_after(words, r"Số:?", 0)
+    suffix = ""
+    slots: list[tuple[float, float, str]] = []
     if so is not None:
         number_rect = (so.x2 + 2, so.y1 - 3, so.x2 + 2 + 160, so.y2 + 3)
+        # "Số:      /QĐ-BNV": the number goes into the blank before the notation, which stays as signed
+        after = sorted((w for w in words if w.page == 0 and abs(w.y1 - so.y1) < 3 and w.x1 > so.x2),
+                       key=lambda w: w.x1)
+        if after and after[0].x1 - so.x2 < 200 and after[0].text.startswith("/"):
+            number_rect = (so.x2 + 1, so.y1 - 3, max(after[0].x1 + 0.5, so.x2 + 4), so.y2 + 3)
+            suffix = after[0].text
     else:
         number_rect = (20 * PT_PER_MM, top - 42 * PT_PER_MM, 20 * PT_PER_MM + 180, top - 42 * PT_PER_MM + 18)
     ngay = _find_after(words, r"ngày", 0)
@@ -156,6 +213,7 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
         x1 = min(w.x1 for w in line)
         date_rect = (x1 - 2, ngay.y1 - 3, max(float(box.right) - 15 * PT_PER_MM, max(w.x2 for w in line) + 2),
                      ngay.y2 + 3)
+        slots = _date_slots(line, date_rect)
     else:
         date_rect = (float(box.right) - 110 * PT_PER_MM, top - 42 * PT_PER_MM,
                      float(box.right) - 15 * PT_PER_MM, top - 42 * PT_PER_MM + 18)
@@ -170,6 +228,11 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
             NameObject("/V"): TextStringObject(""),
             NameObject("/P"): page.indirect_reference,
         })
+        if name == NUMBER_FIELD and suffix:
+            field[NameObject("/DXSuffix")] = TextStringObject(suffix)  # printed after the field in the draft
+        if name == DATE_FIELD and slots:  # the blanks of a printed "…, ngày … tháng … năm …" line
+            field[NameObject("/DXSlots")] = ArrayObject(
+                [ArrayObject([FloatObject(x), FloatObject(w), TextStringObject(k)]) for x, w, k in slots])
         ref = writer._add_object(field)
         fields.append(ref)
         annots = page.get("/Annots")
@@ -201,8 +264,19 @@ def fill_issue_fields(pdf_path: Path, out_path: Path, *, number_text: str, date_
                 continue
             found.add(name)
             value = number_text if name == NUMBER_FIELD else date_text
+            suffix = str(annot.get("/DXSuffix") or "")
+            align = "L"
+            if suffix and value.endswith(suffix) and len(value) > len(suffix):
+                value, align = value[:-len(suffix)], "R"  # the draft already shows the notation after the field
             rect = [float(v) for v in annot["/Rect"]]
-            ap = _appearance(writer, value, rect[2] - rect[0], rect[3] - rect[1], font_size)
+            slots = annot.get("/DXSlots")
+            found_date = re.search(r"ngày (\d+) tháng (\d+) năm (\d+)", value) if name == DATE_FIELD else None
+            if slots and found_date:
+                parts = {"d": found_date.group(1), "m": found_date.group(2), "y": found_date.group(3)}
+                ap = _slot_appearance(writer, [(float(sl[0]), float(sl[1]), parts[str(sl[2])]) for sl in slots],
+                                      rect[2] - rect[0], rect[3] - rect[1], font_size)
+            else:
+                ap = _appearance(writer, value, rect[2] - rect[0], rect[3] - rect[1], font_size, align)
             annot[NameObject("/V")] = TextStringObject(value)
             annot[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(ap)})
         if found != {NUMBER_FIELD, DATE_FIELD}:

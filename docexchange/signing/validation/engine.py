@@ -17,7 +17,7 @@ from asn1crypto import x509 as ax509
 from . import changes as changes_mod
 from . import decree30, visual
 from .policy import ValidationPolicy
-from .rawchecks import Problem, check_byte_range, prescan, revision_ends
+from .rawchecks import Problem, check_byte_range, prescan, revision_ends, trailing_bytes
 from .report import (
     INDETERMINATE,
     NO_SIGNATURE,
@@ -293,6 +293,7 @@ class _FileState:
         self.embedded = embedded
         self._snaps: dict[int, changes_mod.Snapshot | None] = {}
         self._final_render: list[Any] | None = None
+        self.renders = visual.Renders(data, policy.time_limit_s, policy.max_render_pages)
 
     def snap(self, end: int) -> changes_mod.Snapshot | None:
         if end not in self._snaps:
@@ -440,6 +441,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
 
     _later_changes(sr, emb, brc.end, state, diff_error is not None or (diff is not None and not hasattr(
         diff, "changed_form_fields")))
+    _trailing(sr, state.data)
     if sr.modifications == "OTHER" or sr.visual_changes or diff_error is not None and sr.modifications is None:
         sr.fail(TOTAL_FAILED if (sr.modifications == "OTHER" or sr.visual_changes) else INDETERMINATE,
                 "FORMAT_FAILURE")
@@ -762,6 +764,9 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
             sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
                                "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
                                else "signature_added"})
+        # a later signature's stamp may not cover signed content (only signature widgets can have changed here)
+        if state.policy.visual_check and any(_has_stamp(e) for e in later):
+            _covering(sr, emb, signed_end, state)
         return
     base = state.snap(signed_end)
     ends = [x for x in revision_ends(data, signed_end) if x > signed_end + 1]
@@ -786,33 +791,58 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
         if c["what"] == "annotation_added":
             sr.flag("annotation_changes")
     if state.policy.visual_check:
-        _visual(sr, signed_end, base, state)
+        _visual(sr, emb, signed_end, state)
 
 
-def _visual(sr: SignatureReport, signed_end: int, base: changes_mod.Snapshot | None, state: _FileState) -> None:
+def _has_stamp(emb: Any) -> bool:
+    """Whether a signature's widget can show anything (a non-empty rectangle, not hidden); True when unsure."""
+    try:
+        field = emb.sig_field
+        widget = field if "/Rect" in field else field["/Kids"][0].get_object()
+        r = [float(x) for x in widget["/Rect"]]
+        if abs(r[2] - r[0]) < 1 or abs(r[3] - r[1]) < 1:
+            return False
+        return not int(widget.get("/F", 0)) & (2 | 32)
+    except Exception:
+        return True
+
+
+def _trailing(sr: SignatureReport, data: bytes) -> None:
+    """Bytes after the last revision that are not an incremental update: reported; objects there fail."""
+    count, objects = trailing_bytes(data)
+    if not count:
+        return
+    if objects:
+        sr.flag("unsigned_trailing_objects")
+        sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+        sr.add("UNSIGNED_TRAILING_OBJECTS",
+               f"Sau phần cuối tệp (%%EOF) còn {count} byte định nghĩa đối tượng PDF nhưng không thuộc bản cập nhật "
+               f"hợp lệ nào và không được ký; một số trình đọc sẽ hiển thị chúng.",
+               f"{count} bytes after the end of the file (%%EOF) define PDF objects outside any valid incremental "
+               f"update and are not signed; some readers would show them.", "error")
+    else:
+        sr.add("TRAILING_BYTES", f"Sau phần cuối tệp (%%EOF) còn {count} byte không được ký.",
+               f"{count} unsigned bytes follow the end of the file (%%EOF).", "warning")
+
+
+def _visual(sr: SignatureReport, emb: Any, signed_end: int, state: _FileState) -> None:
     policy = state.policy
     try:
         before = visual.render(state.data[:signed_end], policy.render_dpi, policy.max_render_pages, policy.time_limit_s)
         after = state.final_render()
+        final = state.renders.layout(len(state.data))
     except Exception as exc:
         sr.add("RENDER_FAILED", "Không dựng hình được trang để so sánh trực quan.",
                f"Pages could not be rendered for the visual comparison: {exc}", "warning")
         sr.fail(INDETERMINATE, "FORMAT_FAILURE")
         return
-    final = state.snap(len(state.data))
+    # widgets whose appearance is new or changed (filled fields, switched checkboxes, later signatures): masked
+    # here, and judged by the covering check instead
+    widgets = _covering(sr, emb, signed_end, state)
     for i in range(min(len(before), len(after))):
-        masks = []
-        box = (0.0, 0.0, 612.0, 792.0)
-        if final is not None and i < len(final.pages):
-            box = final.pages[i].box
-            old_keys = {k for k, _ in (base.sig_widgets.get(i, []) if base is not None else [])}
-            masks = [r for k, r in final.sig_widgets.get(i, []) if k not in old_keys]
-            # form fields that existed when this signature was made and were filled later (FORM_FILLING,
-            # listed in ``changes``): what they show is the filled value, not a shadowed content change
-            filled = {c["field"] for c in sr.changes if c.get("what") == "field_filled"}
-            masks += [r for name, r in (base.field_widgets.get(i, []) if base is not None else [])
-                      if name in filled]
-        ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi)
+        box, rotate = final.pages[i] if i < len(final.pages) else ((0.0, 0.0, 612.0, 792.0), 0)
+        masks = [w.rect for w in widgets if w.page == i]
+        ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi, rotate)
         if ratio > policy.visual_threshold:
             sr.visual_changes.append({"page": i + 1, "changed_ratio": round(ratio, 5)})
     if sr.visual_changes:
@@ -821,3 +851,50 @@ def _visual(sr: SignatureReport, signed_end: int, base: changes_mod.Snapshot | N
         sr.add("VISUAL_CHANGE", f"Nội dung hiển thị đã thay đổi sau khi ký (trang {pages}).",
                f"What the document shows changed after signing (page {pages}).", "error")
 
+
+def _covering(sr: SignatureReport, emb: Any, signed_end: int, state: _FileState) -> list[visual.Widget]:
+    """Widgets whose appearance is new or changed since the signed revision may only draw where that revision
+    showed nothing (or an earlier signature's stamp): otherwise ``content_covered``, TOTAL_FAILED. Renders
+    only the pages of such widgets; returns them (the visual comparison masks them)."""
+    renders, end = state.renders, len(state.data)
+    try:
+        widgets = visual.changed_widgets(renders.layout(signed_end), renders.layout(end))
+        found = visual.find_covered(renders, signed_end, end, widgets)
+    except Exception as exc:
+        sr.add("RENDER_FAILED", "Không dựng hình được trang để so sánh trực quan.",
+               f"Pages could not be rendered for the visual comparison: {exc}", "warning")
+        sr.fail(INDETERMINATE, "FORMAT_FAILURE")
+        return []
+    for c in found:
+        box = "[" + ", ".join(f"{x:g}" for x in c.box) + "]"
+        what_vi = "Chữ ký số" if c.signature else "Trường biểu mẫu"
+        what_en = "Signature" if c.signature else "Form field"
+        sr.changes.append({"revision": _revision_of(c, emb, signed_end, state), "what": "content_covered",
+                           "page": c.page, "box": list(c.box), "field": c.field, "covered_share": c.share})
+        sr.add("CONTENT_COVERED",
+               f"{what_vi} “{c.field}” được thêm hoặc thay đổi sau khi ký và che nội dung đã ký ở trang {c.page}, "
+               f"vùng {box} (điểm PDF): nội dung hiển thị khác nội dung đã ký.",
+               f"{what_en} “{c.field}”, added or changed after signing, covers signed content on page {c.page}, "
+               f"box {box} (PDF points): what is shown is not what was signed.", "error")
+    if found:
+        sr.flag("content_covered")
+        sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+    return widgets
+
+
+def _revision_of(c: visual.Covered, emb: Any, signed_end: int, state: _FileState) -> int | None:
+    """1-based revision that gave the widget its final appearance (first later revision showing it)."""
+    final = state.renders.layout(len(state.data))
+    target = next((w for w in final.widgets.values() if w.page == c.page - 1 and w.name == c.field
+                   and w.look is not None), None)
+    ends = [x for x in revision_ends(state.data, signed_end) if x > signed_end + 1]
+    first = emb.signed_revision + 1  # the signed revision's number
+    for k, end in enumerate(ends):
+        try:
+            lay = state.renders.layout(end)
+        except Exception:
+            continue
+        if target is not None and lay.widgets.get((target.page, target.key), None) is not None and \
+                lay.widgets[(target.page, target.key)].look == target.look:
+            return first + k + 1
+    return first + len(ends) if ends else None

@@ -107,3 +107,17 @@ def revision_ends(data: bytes, after: int) -> list[int]:
         out.append(end)
         pos = data.find(b"%%EOF", end)
     return out
+
+
+_OBJ_DEF = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def trailing_bytes(data: bytes) -> tuple[int, bool]:
+    """Bytes after the last ``%%EOF`` other than whitespace and NULs, which no revision's cross-reference section
+    describes: (count, whether they define objects). A reader that rebuilds the cross-reference table from the
+    objects would show such objects, yet no signature covers them."""
+    pos = data.rfind(b"%%EOF")
+    if pos == -1:
+        return 0, False
+    tail = data[pos + 5:].strip(b" \t\r\n\f\0")
+    return len(tail), bool(_OBJ_DEF.search(tail))

@@ -71,13 +71,16 @@ def _verified_sha(sha: str) -> str:
 
 
 def _compare(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """For each signature with visual changes: its signed revision (end offset) and the changed pages."""
+    """For each signature with visual changes or covered content: its signed revision (end offset) and the
+    changed pages."""
     out = []
     for sig in report.get("signatures", []):
         end = revision_end(sig)
-        if sig.get("visual_changes") and end:
-            out.append({"field": sig.get("field"), "end": end,
-                        "pages": [int(v["page"]) for v in sig["visual_changes"] if "page" in v][:10]})
+        pages = [int(v["page"]) for v in sig.get("visual_changes") or [] if "page" in v]
+        pages += [int(c["page"]) for c in sig.get("changes") or []
+                  if c.get("what") == "content_covered" and "page" in c and int(c["page"]) not in pages]
+        if pages and end:
+            out.append({"field": sig.get("field"), "end": end, "pages": pages[:10]})
     return out
 
 
