@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -16,6 +15,7 @@ from asn1crypto import x509 as ax509
 
 from . import changes as changes_mod
 from . import decree30, visual
+from .bounded import run_analysis
 from .policy import ValidationPolicy
 from .rawchecks import Problem, check_byte_range, prescan, revision_ends, trailing_bytes
 from .report import (
@@ -105,26 +105,17 @@ def validate_pdf(source: Source, policy: ValidationPolicy | None = None, *,
     if problem is not None:
         return _unreadable(report, problem, t0)
 
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["result"] = _analyse(data, policy, moment)
-        except BaseException as exc:  # noqa: BLE001 - any parser failure is a verdict, not a crash
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="pdf-validate", daemon=True)
-    worker.start()
-    worker.join(policy.time_limit_s)
-    if worker.is_alive():
+    # the parse runs in a worker process that is killed at the limit (bounded.py; docs/validation.md "Time limit")
+    outcome = run_analysis(_analyse, (data, policy, moment), policy.time_limit_s)
+    if outcome.timed_out:
         return _unreadable(report, Problem("TIME_LIMIT", f"Phân tích vượt quá {policy.time_limit_s:.0f} giây.",
                                            f"Analysis exceeded {policy.time_limit_s:.0f} s."), t0)
-    if "error" in box:
-        err = box["error"]
+    if outcome.error is not None:
+        err = outcome.error
         return _unreadable(report, Problem("PARSE_ERROR", "Không phân tích được cấu trúc PDF; không thể tin cậy.",
                                            f"The PDF structure cannot be parsed; it cannot be trusted: "
                                            f"{type(err).__name__}: {err}"), t0)
-    result: _Analysis = box["result"]
+    result: _Analysis = outcome.value
     if result.problem is not None:
         return _unreadable(report, result.problem, t0)
     report.file.pages = result.pages

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from .bounded import default_time_limit
+
 if TYPE_CHECKING:
     from ..fetchers import GuardedFetcherBackend
 
@@ -60,7 +62,7 @@ class ValidationPolicy:
     max_revisions: int = 200
     max_objects: int = 2_000_000
     max_nesting: int = 256
-    time_limit_s: float = 60.0
+    time_limit_s: float = field(default_factory=default_time_limit)  # DOCEXCHANGE_ANALYSIS_TIME_LIMIT, 60 s
     fetch_timeout_s: float = 5.0           # connect and read timeout of one OCSP/CRL request (capped at 5 s)
     fetch_max_bytes: int = 10 * 1024 * 1024  # largest OCSP response or CRL accepted
     # non-public addresses validation may reach (docs/security.md §3); None = DOCEXCHANGE_FETCH_ALLOW plus the

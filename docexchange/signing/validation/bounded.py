@@ -1,0 +1,459 @@
+"""Bounded analysis: the parse of an untrusted PDF runs in a worker process that is killed at the time limit.
+
+A Python thread cannot be stopped, so a limit enforced by ``thread.join(timeout)`` only stops the *waiting*: a
+hostile file (a multi-megabyte hex string that pyHanko's tokenizer reads one byte at a time) keeps a thread
+burning CPU for minutes after its report said ``TIME_LIMIT``. Here the work itself ends: each analysis is sent to
+a worker process; when the limit passes, the worker's process group (the worker and any renderer it started) is
+sent SIGKILL and a fresh worker takes its place on the next call (docs/validation.md, "Time limit").
+
+- ``run_analysis(fn, args, limit)`` is what the validation engine calls; ``fn`` must be a module-level function
+  (it is pickled by reference) and ``args`` picklable (trust anchors are sent as DER).
+- One pool per process, started on first use: up to ``DOCEXCHANGE_ANALYSIS_WORKERS`` processes (default: the
+  CPU count, at least 2). Each worker is a ``python -c`` that imports the engine once, says it is ready, and then
+  serves many jobs, so a job costs a round trip over a socket, not an interpreter start; only a worker killed at
+  the limit is replaced (started in the next call that needs it). Spawned, not forked: the caller may have threads
+  (waitress, the exchange supervisor), and its ``__main__`` is never re-imported. The CLI, single-threaded and
+  with the engine already imported, forks its one worker (``configure(1, start_method="fork")``).
+- Waiting for a free worker does not count against the limit; the limit runs from the moment the job is handed
+  to a worker until its answer arrives.
+- A worker also arms ``alarm(limit + grace)`` around each job (default action: the process ends), so it cannot
+  outlive its limit for long even if the process that gave it the job is gone.
+- ``in_process()`` runs analyses in the calling thread with no limit: for tests that monkeypatch engine
+  internals and for the in-process benchmark; never in a service.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import math
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
+
+PRELOAD = ["docexchange.signing.validation.engine"]
+_IN_WORKER = False
+_PICKLE_ERRORS = (pickle.PicklingError, TypeError, AttributeError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back: ``value`` (the function's result), or ``error``, or ``timed_out`` (the worker was killed)."""
+
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+
+
+class AnalysisError(Exception):
+    """An exception raised in a worker, carried back by type name and message (exceptions do not all pickle)."""
+
+
+class WorkerLost(AnalysisError):
+    """The worker process ended without an answer (killed by the OS for memory, or crashed in a C library)."""
+
+
+_REMOTE_TYPES: dict[str, type[AnalysisError]] = {}
+
+
+def _remote_error(name: str, message: str) -> AnalysisError:
+    """An exception whose type name is the worker's (the engine's report quotes ``type(err).__name__``)."""
+    if name not in _REMOTE_TYPES:
+        _REMOTE_TYPES[name] = type(name, (AnalysisError,), {})
+    return _REMOTE_TYPES[name](message)
+
+
+def _reduce_certificate(cert: Any) -> tuple[Any, tuple[bytes]]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    return x509.load_der_x509_certificate, (cert.public_bytes(serialization.Encoding.DER),)
+
+
+def _register_reducers() -> None:
+    """``cryptography`` certificates (in ``ValidationPolicy.trust_anchors``) do not pickle; send them as DER. The
+    registration is multiprocessing's own table, not the global ``copyreg``."""
+    from cryptography.hazmat.bindings._rust import x509 as rust_x509
+
+    ForkingPickler.register(rust_x509.Certificate, _reduce_certificate)
+
+
+# ---- the worker process -------------------------------------------------------------------------------------
+_CHILD = "import sys; from docexchange.signing.validation.bounded import _child_main; _child_main(sys.argv[1:])"
+
+
+def _child_main(argv: list[str]) -> None:
+    """Entry point of a spawned worker (``python -c``): preload the engine, say ready, serve."""
+    fd, grace_s = int(argv[0]), float(argv[1])
+    conn = Connection(fd)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    _serve(conn, grace_s)
+
+
+def _serve(conn: Connection, grace_s: float) -> None:
+    """Worker main loop: one job at a time, until the connection closes or ``None`` arrives."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    try:
+        os.setpgid(0, 0)  # own process group (already so when spawned): the kill reaches pdftoppm & co.
+    except OSError:
+        pass
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the backstop alarm ends the process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the caller's: it ends us through the pool
+    try:
+        conn.send(("ready", os.getpid()))
+    except OSError:
+        return
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args, env, limit = job
+        if env != dict(os.environ):  # the caller's environment, as if the analysis ran in its process
+            os.environ.clear()
+            os.environ.update(env)
+        signal.alarm(max(1, math.ceil(limit + grace_s)))
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - any failure of the analysis is the caller's verdict
+            reply = ("error", (type(exc).__name__, str(exc)))
+        signal.alarm(0)
+        try:
+            try:
+                conn.send(reply)
+            except _PICKLE_ERRORS as exc:
+                conn.send(("error", (type(exc).__name__, f"result cannot be returned: {exc}")))
+        except OSError:
+            return
+
+
+# ---- the pool -----------------------------------------------------------------------------------------------
+class WorkerStartFailed(WorkerLost):
+    """A worker could not be started (or did not become ready)."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    pid: int
+    conn: Connection
+    popen: subprocess.Popen[bytes] | None  # None: forked from this process (reaped with waitpid)
+    jobs: int = 0
+    exitcode: int | None = None
+
+    def kill(self) -> int | None:
+        for send in (os.killpg, os.kill):
+            try:
+                send(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return self.wait(None)
+
+    def wait(self, timeout: float | None) -> int | None:
+        """Reap the process; ``None`` if it is still running after ``timeout`` seconds."""
+        if self.exitcode is None:
+            if self.popen is not None:
+                try:
+                    self.exitcode = self.popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    return None
+            else:
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    try:
+                        pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+                    except ChildProcessError:
+                        self.exitcode = -1
+                        break
+                    if pid:
+                        self.exitcode = os.waitstatus_to_exitcode(status)
+                        break
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return None
+                    time.sleep(0.01)
+        self.conn.close()
+        return self.exitcode
+
+
+class AnalysisPool:
+    """A small pool of worker processes; a job past its limit is killed with its worker, which is replaced.
+
+    ``start_method``: ``"spawn"`` (default) starts each worker as ``python -c`` that imports the engine once and
+    serves many jobs; ``"fork"`` forks the calling process, which must be single-threaded and have the engine
+    imported (the CLI)."""
+
+    def __init__(self, size: int = 2, *, start_method: str = "spawn", max_jobs_per_worker: int = 500,
+                 grace_s: float = 10.0, start_timeout_s: float = 300.0) -> None:
+        if size < 1:
+            raise ValueError("an analysis pool needs at least one worker")
+        if start_method not in ("spawn", "fork"):
+            raise ValueError(f"unknown start method {start_method!r}")
+        _register_reducers()
+        self.size = size
+        self.start_method = start_method
+        self.max_jobs_per_worker = max_jobs_per_worker
+        self.grace_s = grace_s
+        self.start_timeout_s = start_timeout_s
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._starting = 0
+        self._closed = False
+        self._owner = os.getpid()
+        # accounting (tests, logs): workers started, jobs answered, jobs killed at the limit, workers lost
+        self.started = self.completed = self.killed = self.lost = 0
+
+    # -- public ----------------------------------------------------------------------------------------------
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], limit: float) -> Outcome:
+        try:
+            worker = self._acquire()
+        except WorkerStartFailed as exc:
+            return Outcome(error=exc)
+        try:
+            worker.conn.send((fn, args, dict(os.environ), limit))
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            self._discard(worker, lost=True)
+            return Outcome(error=WorkerLost("the analysis worker ended before taking the job"))
+        except BaseException as exc:  # the job itself does not pickle: the worker is untouched
+            self._release(worker)
+            if isinstance(exc, Exception):
+                return Outcome(error=exc)
+            raise
+        try:
+            ready = worker.conn.poll(max(0.0, limit))
+        except BaseException:  # interrupted (Ctrl-C in the CLI): do not leave the job running
+            self._discard(worker, killed=True)
+            raise
+        if not ready:
+            self._discard(worker, killed=True)
+            return Outcome(timed_out=True)
+        try:
+            kind, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            code = self._discard(worker, lost=True)
+            return Outcome(error=WorkerLost(f"the analysis worker ended without an answer (exit code {code})"))
+        except Exception as exc:  # an answer that does not unpickle
+            self._discard(worker, killed=True)
+            return Outcome(error=exc)
+        worker.jobs += 1
+        with self._cond:
+            self.completed += 1
+        self._release(worker)
+        if kind == "ok":
+            return Outcome(value=payload)
+        return Outcome(error=_remote_error(*payload))
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (idle or busy)."""
+        with self._cond:
+            return sorted(w.pid for w in self._workers)
+
+    def stats(self) -> dict[str, int]:
+        with self._cond:
+            return {"size": self.size, "alive": len(self._workers), "idle": len(self._idle),
+                    "busy": len(self._workers) - len(self._idle), "started": self.started,
+                    "completed": self.completed, "killed": self.killed, "lost": self.lost}
+
+    def warm(self) -> None:
+        """Start one worker now so that the first analysis does not wait for it."""
+        self._release(self._acquire())
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            mine = os.getpid() == self._owner
+            workers = list(self._workers) if mine else []
+            idle = set(self._idle)
+            self._idle.clear()
+            self._workers.clear()
+            self._cond.notify_all()
+        for w in workers:
+            if w in idle:
+                self._stop(w)
+            else:
+                w.kill()
+
+    # -- internals -------------------------------------------------------------------------------------------
+    def _acquire(self) -> _Worker:
+        if os.getpid() != self._owner:  # this process was forked after the pool started: the workers are the
+            self._cond = threading.Condition()  # parent's; start our own
+            self._idle, self._workers, self._starting = [], set(), 0
+            self._owner = os.getpid()
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise WorkerStartFailed("the analysis pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._workers) + self._starting < self.size:
+                    self._starting += 1
+                    break
+                self._cond.wait()
+        try:
+            worker = self._start()
+        except WorkerStartFailed:
+            raise
+        except Exception as exc:  # fork/exec failed (no memory, too many processes)
+            raise WorkerStartFailed(f"the analysis worker cannot be started: {exc}") from exc
+        finally:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify()
+        with self._cond:
+            self._workers.add(worker)
+            self.started += 1
+        return worker
+
+    def _start(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        try:
+            if self.start_method == "fork":
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    code = 0
+                    try:
+                        ours.close()
+                        _serve(Connection(theirs.detach()), self.grace_s)
+                    except BaseException:  # noqa: BLE001
+                        code = 1
+                    finally:
+                        os._exit(code)
+                worker = _Worker(pid, Connection(ours.detach()), None)
+            else:
+                env = dict(os.environ)
+                env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+                popen = subprocess.Popen([sys.executable, "-c", _CHILD, str(theirs.fileno()), repr(self.grace_s)],
+                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+                                         process_group=0)
+                worker = _Worker(popen.pid, Connection(ours.detach()), popen)
+        finally:
+            theirs.close()
+            ours.close()
+        try:
+            ready = worker.conn.poll(self.start_timeout_s) and worker.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            status = worker.kill()
+            raise WorkerStartFailed(f"the analysis worker did not start (exit code {status})")
+        return worker
+
+    def _release(self, worker: _Worker) -> None:
+        retire = worker.jobs >= self.max_jobs_per_worker
+        with self._cond:
+            if self._closed or retire or worker not in self._workers:
+                self._workers.discard(worker)
+                stop = True
+            else:
+                self._idle.append(worker)
+                stop = False
+            self._cond.notify()
+        if stop:
+            self._stop(worker)
+
+    def _discard(self, worker: _Worker, *, killed: bool = False, lost: bool = False) -> int | None:
+        code = worker.kill()
+        with self._cond:
+            self._workers.discard(worker)
+            self.killed += killed
+            self.lost += lost
+            self._cond.notify()
+        return code
+
+    @staticmethod
+    def _stop(worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except OSError:
+            pass
+        if worker.wait(5) is None:
+            worker.kill()
+
+
+# ---- the process-wide pool ----------------------------------------------------------------------------------
+_pool: AnalysisPool | None = None
+_pool_lock = threading.Lock()
+_inline = 0
+
+
+def default_workers() -> int:
+    raw = os.environ.get("DOCEXCHANGE_ANALYSIS_WORKERS", "")
+    if raw.strip():
+        return max(1, int(raw))
+    return max(2, os.cpu_count() or 1)
+
+
+def default_time_limit() -> float:
+    """``DOCEXCHANGE_ANALYSIS_TIME_LIMIT`` seconds (default 60): ``ValidationPolicy.time_limit_s``'s default."""
+    raw = os.environ.get("DOCEXCHANGE_ANALYSIS_TIME_LIMIT", "").strip()
+    try:
+        value = float(raw) if raw else 60.0
+    except ValueError:
+        value = 60.0
+    return value if value > 0 else 60.0
+
+
+def pool() -> AnalysisPool:
+    """The process's pool (started on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = AnalysisPool(default_workers())
+        return _pool
+
+
+def configure(size: int | None = None, *, start_method: str | None = None) -> AnalysisPool:
+    """Replace the process's pool (the CLI: ``configure(1, start_method="fork")``); the old one is closed."""
+    global _pool
+    with _pool_lock:
+        old, _pool = _pool, AnalysisPool(size or default_workers(), start_method=start_method or "spawn")
+        new = _pool
+    if old is not None:
+        old.close()
+    return new
+
+
+def shutdown() -> None:
+    global _pool
+    with _pool_lock:
+        old, _pool = _pool, None
+    if old is not None:
+        old.close()
+
+
+atexit.register(shutdown)
+
+
+@contextmanager
+def in_process() -> Iterator[None]:
+    """Run analyses in the calling thread, with no limit (tests that monkeypatch the engine; the benchmark)."""
+    global _inline
+    _inline += 1
+    try:
+        yield
+    finally:
+        _inline -= 1
+
+
+def run_analysis(fn: Callable[..., Any], args: tuple[Any, ...], limit: float) -> Outcome:
+    """Run ``fn(*args)`` in a worker process; past ``limit`` seconds the worker is killed (``timed_out``)."""
+    if _IN_WORKER or _inline:
+        try:
+            return Outcome(value=fn(*args))
+        except Exception as exc:  # noqa: BLE001 - the caller turns it into a verdict
+            return Outcome(error=exc)
+    return pool().run(fn, args, limit)
