@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..signing.validation import ValidationPolicy, VerificationReport, validate_pdf
+from ..signing.validation import ValidationPolicy, VerificationReport, bounded, validate_pdf
 from ..signing.validation.report import EXIT_UNREADABLE
 
 
@@ -66,6 +66,9 @@ def verify(file: Path, as_json: bool, trust: tuple[Path, ...], at: str | None, o
     except Exception as exc:
         click.echo(f"Lỗi / Error: {exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
+    # a hard limit without a pool: the analysis runs in a child forked from this (single-threaded, engine already
+    # imported) process and killed at the limit (docs/validation.md, "Time limit")
+    bounded.configure(1, start_method="fork")
     report = validate_pdf(file, policy)
     click.echo(report.to_json(indent=2) if as_json else _text(report))
     sys.exit(report.exit_code)

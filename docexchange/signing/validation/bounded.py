@@ -8,12 +8,12 @@ sent SIGKILL and a fresh worker takes its place on the next call (docs/validatio
 
 - ``run_analysis(fn, args, limit)`` is what the validation engine calls; ``fn`` must be a module-level function
   (it is pickled by reference) and ``args`` picklable (trust anchors are sent as DER).
-- One pool per process, started on first use: up to ``DOCEXCHANGE_ANALYSIS_WORKERS`` processes (default: the
-  CPU count, at least 2). Each worker is a ``python -c`` that imports the engine once, says it is ready, and then
-  serves many jobs, so a job costs a round trip over a socket, not an interpreter start; only a worker killed at
-  the limit is replaced (started in the next call that needs it). Spawned, not forked: the caller may have threads
-  (waitress, the exchange supervisor), and its ``__main__`` is never re-imported. The CLI, single-threaded and
-  with the engine already imported, forks its one worker (``configure(1, start_method="fork")``).
+- One pool per process, started on first use: up to ``DOCEXCHANGE_ANALYSIS_WORKERS`` worker processes (default:
+  the CPU count, at least 2). Workers are forked from a small fork server (a ``python -c`` that imported the engine
+  once), so a worker costs a fork, not an interpreter start, and then serves many jobs; only a worker killed at
+  the limit is replaced. Not ``multiprocessing``: its ``forkserver``/``spawn`` re-run the caller's ``__main__`` in
+  every worker, and plain ``fork`` is unsafe in a threaded server (waitress, the exchange supervisor). The CLI,
+  single-threaded with the engine imported, forks its one worker itself (``configure(1, start_method="fork")``).
 - Waiting for a free worker does not count against the limit; the limit runs from the moment the job is handed
   to a worker until its answer arrives.
 - A worker also arms ``alarm(limit + grace)`` around each job (default action: the process ends), so it cannot
@@ -29,6 +29,7 @@ import importlib
 import math
 import os
 import pickle
+import select
 import signal
 import socket
 import subprocess
@@ -74,11 +75,16 @@ def _remote_error(name: str, message: str) -> AnalysisError:
     return _REMOTE_TYPES[name](message)
 
 
-def _reduce_certificate(cert: Any) -> tuple[Any, tuple[bytes]]:
+def _load_der_certificate(der: bytes) -> Any:
     from cryptography import x509
+
+    return x509.load_der_x509_certificate(der)
+
+
+def _reduce_certificate(cert: Any) -> tuple[Any, tuple[bytes]]:
     from cryptography.hazmat.primitives import serialization
 
-    return x509.load_der_x509_certificate, (cert.public_bytes(serialization.Encoding.DER),)
+    return _load_der_certificate, (cert.public_bytes(serialization.Encoding.DER),)
 
 
 def _register_reducers() -> None:
@@ -90,16 +96,92 @@ def _register_reducers() -> None:
 
 
 # ---- the worker process -------------------------------------------------------------------------------------
-_CHILD = "import sys; from docexchange.signing.validation.bounded import _child_main; _child_main(sys.argv[1:])"
+_SERVER = "import sys; from docexchange.signing.validation.bounded import _server_main; _server_main(sys.argv[1:])"
 
 
-def _child_main(argv: list[str]) -> None:
-    """Entry point of a spawned worker (``python -c``): preload the engine, say ready, serve."""
-    fd, grace_s = int(argv[0]), float(argv[1])
-    conn = Connection(fd)
+def _server_main(argv: list[str]) -> None:
+    """The fork server (``python -c``): import the engine once, then fork one worker per request and hand the
+    caller its end of a fresh socket pair (SCM_RIGHTS) with the worker's pid. Single-threaded, so fork is safe."""
+    control = socket.socket(fileno=int(argv[0]))
+    grace_s = float(argv[1])
     for name in PRELOAD:
         importlib.import_module(name)
-    _serve(conn, grace_s)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers; the caller sees their EOF
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    control.sendall(b"R")
+    while True:
+        try:
+            request = control.recv(1)
+        except OSError:
+            return
+        if not request:  # the caller is gone
+            return
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the worker
+            code = 0
+            try:
+                control.close()
+                ours.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its own renderers
+                _serve(Connection(theirs.detach()), grace_s)
+            except BaseException:  # noqa: BLE001
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        try:
+            socket.send_fds(control, [pid.to_bytes(8, "big")], [ours.fileno()])
+        except OSError:
+            return
+        finally:
+            ours.close()
+
+
+class _ForkServer:
+    """The caller's handle on ``_server_main``."""
+
+    def __init__(self, grace_s: float, start_timeout_s: float) -> None:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the caller's import path
+        try:
+            self.popen = subprocess.Popen([sys.executable, "-c", _SERVER, str(theirs.fileno()), repr(grace_s)],
+                                          pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+                                          start_new_session=True)
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.sock.settimeout(start_timeout_s)
+        self.lock = threading.Lock()
+        try:
+            ready = self.sock.recv(1) == b"R"
+        except OSError:
+            ready = False
+        if not ready:
+            self.close()
+            raise WorkerStartFailed("the analysis fork server did not start")
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def fork(self) -> tuple[int, Connection]:
+        with self.lock:
+            self.sock.sendall(b"F")
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, 8, 1)
+        if len(msg) != 8 or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise WorkerStartFailed("the analysis fork server did not answer")
+        return int.from_bytes(msg, "big"), Connection(fds[0])
+
+    def close(self) -> None:
+        self.sock.close()  # EOF: the server exits
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
 
 
 def _serve(conn: Connection, grace_s: float) -> None:
@@ -151,9 +233,11 @@ class WorkerStartFailed(WorkerLost):
 class _Worker:
     pid: int
     conn: Connection
-    popen: subprocess.Popen[bytes] | None  # None: forked from this process (reaped with waitpid)
+    child: bool  # True: our own child (forked by the CLI), reaped with waitpid; else the fork server's
+    pidfd: int | None = None  # the fork server's child: a pidfd tells when it has ended (Linux >= 5.3)
     jobs: int = 0
     exitcode: int | None = None
+    done: bool = False
 
     def kill(self) -> int | None:
         for send in (os.killpg, os.kill):
@@ -161,46 +245,58 @@ class _Worker:
                 send(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        return self.wait(None)
-
-    def wait(self, timeout: float | None) -> int | None:
-        """Reap the process; ``None`` if it is still running after ``timeout`` seconds."""
-        if self.exitcode is None:
-            if self.popen is not None:
-                try:
-                    self.exitcode = self.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    return None
-            else:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while True:
-                    try:
-                        pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
-                    except ChildProcessError:
-                        self.exitcode = -1
-                        break
-                    if pid:
-                        self.exitcode = os.waitstatus_to_exitcode(status)
-                        break
-                    if deadline is not None and time.monotonic() >= deadline:
-                        return None
-                    time.sleep(0.01)
-        self.conn.close()
+        self.wait(None)
         return self.exitcode
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait until the process has ended (``False`` if it still runs after ``timeout`` seconds)."""
+        if self.done:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.child:
+            while True:
+                try:
+                    pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid:
+                    self.exitcode = os.waitstatus_to_exitcode(status)
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+        elif self.pidfd is not None:  # the fork server's child: its pidfd turns readable when it has ended
+            readable, _, _ = select.select([self.pidfd], [], [], timeout)
+            if not readable:
+                return False
+            os.close(self.pidfd)
+            self.pidfd = None
+        else:  # without pidfd: it has ended (or is ending) when its end of the socket is closed
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    if not self.conn.poll(remaining):
+                        return False
+                    self.conn.recv_bytes()
+                except (EOFError, OSError):
+                    break
+        self.done = True
+        self.conn.close()
+        return True
 
 
 class AnalysisPool:
     """A small pool of worker processes; a job past its limit is killed with its worker, which is replaced.
 
-    ``start_method``: ``"spawn"`` (default) starts each worker as ``python -c`` that imports the engine once and
-    serves many jobs; ``"fork"`` forks the calling process, which must be single-threaded and have the engine
-    imported (the CLI)."""
+    ``start_method``: ``"forkserver"`` (default) forks workers from a ``python -c`` that has imported the engine
+    once; ``"fork"`` forks the calling process, which must be single-threaded and have the engine imported (the
+    CLI). A worker serves many jobs; only one killed at the limit (or retired) is replaced."""
 
-    def __init__(self, size: int = 2, *, start_method: str = "spawn", max_jobs_per_worker: int = 500,
+    def __init__(self, size: int = 2, *, start_method: str = "forkserver", max_jobs_per_worker: int = 500,
                  grace_s: float = 10.0, start_timeout_s: float = 300.0) -> None:
         if size < 1:
             raise ValueError("an analysis pool needs at least one worker")
-        if start_method not in ("spawn", "fork"):
+        if start_method not in ("forkserver", "fork"):
             raise ValueError(f"unknown start method {start_method!r}")
         _register_reducers()
         self.size = size
@@ -214,6 +310,8 @@ class AnalysisPool:
         self._starting = 0
         self._closed = False
         self._owner = os.getpid()
+        self._server: _ForkServer | None = None
+        self._server_lock = threading.Lock()
         # accounting (tests, logs): workers started, jobs answered, jobs killed at the limit, workers lost
         self.started = self.completed = self.killed = self.lost = 0
 
@@ -286,12 +384,17 @@ class AnalysisPool:
                 self._stop(w)
             else:
                 w.kill()
+        with self._server_lock:
+            server, self._server = (self._server if mine else None), None
+        if server is not None:
+            server.close()
 
     # -- internals -------------------------------------------------------------------------------------------
     def _acquire(self) -> _Worker:
         if os.getpid() != self._owner:  # this process was forked after the pool started: the workers are the
             self._cond = threading.Condition()  # parent's; start our own
             self._idle, self._workers, self._starting = [], set(), 0
+            self._server, self._server_lock = None, threading.Lock()
             self._owner = os.getpid()
         with self._cond:
             while True:
@@ -319,9 +422,9 @@ class AnalysisPool:
         return worker
 
     def _start(self) -> _Worker:
-        ours, theirs = socket.socketpair()
-        try:
-            if self.start_method == "fork":
+        if self.start_method == "fork":
+            ours, theirs = socket.socketpair()
+            try:
                 pid = os.fork()
                 if pid == 0:  # pragma: no cover - the child
                     code = 0
@@ -332,17 +435,17 @@ class AnalysisPool:
                         code = 1
                     finally:
                         os._exit(code)
-                worker = _Worker(pid, Connection(ours.detach()), None)
-            else:
-                env = dict(os.environ)
-                env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-                popen = subprocess.Popen([sys.executable, "-c", _CHILD, str(theirs.fileno()), repr(self.grace_s)],
-                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-                                         process_group=0)
-                worker = _Worker(popen.pid, Connection(ours.detach()), popen)
-        finally:
-            theirs.close()
-            ours.close()
+                worker = _Worker(pid, Connection(ours.detach()), child=True)
+            finally:
+                theirs.close()
+                ours.close()
+        else:
+            pid, conn = self._fork_server().fork()
+            try:
+                pidfd: int | None = os.pidfd_open(pid)
+            except (AttributeError, OSError):
+                pidfd = None
+            worker = _Worker(pid, conn, child=False, pidfd=pidfd)
         try:
             ready = worker.conn.poll(self.start_timeout_s) and worker.conn.recv()[0] == "ready"
         except (EOFError, OSError):
@@ -351,6 +454,14 @@ class AnalysisPool:
             status = worker.kill()
             raise WorkerStartFailed(f"the analysis worker did not start (exit code {status})")
         return worker
+
+    def _fork_server(self) -> _ForkServer:
+        with self._server_lock:
+            if self._server is None or not self._server.alive():
+                if self._server is not None:
+                    self._server.close()
+                self._server = _ForkServer(self.grace_s, self.start_timeout_s)
+            return self._server
 
     def _release(self, worker: _Worker) -> None:
         retire = worker.jobs >= self.max_jobs_per_worker
@@ -380,7 +491,7 @@ class AnalysisPool:
             worker.conn.send(None)
         except OSError:
             pass
-        if worker.wait(5) is None:
+        if not worker.wait(5):
             worker.kill()
 
 
@@ -420,7 +531,7 @@ def configure(size: int | None = None, *, start_method: str | None = None) -> An
     """Replace the process's pool (the CLI: ``configure(1, start_method="fork")``); the old one is closed."""
     global _pool
     with _pool_lock:
-        old, _pool = _pool, AnalysisPool(size or default_workers(), start_method=start_method or "spawn")
+        old, _pool = _pool, AnalysisPool(size or default_workers(), start_method=start_method or "forkserver")
         new = _pool
     if old is not None:
         old.close()
