@@ -91,8 +91,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     med = {k: statistics.median(v) for k, v in cpu.items()}
     med_wall = {k: statistics.median(v) for k, v in wall.items()}
     rows = []
-    for name, target, what in (("help", 0.3, "docexchange --help"),
-                               ("verify", 1.0, "docexchange verify one.pdf --json (1 page, 1 B-LT signature, offline)")):
+    verify_what = "docexchange verify one.pdf --json (1 page, 1 B-LT signature, offline)"
+    for name, target, what in (("help", 0.3, "docexchange --help"), ("verify", 1.0, verify_what)):
         rows.append({
             "name": f"cli.{name}_cold_s", "unit": "s", "value": round(med[name] - med["baseline"], 3),
             "baseline": "python -c pass (same interpreter), interleaved in the same run; value = median CPU s of "

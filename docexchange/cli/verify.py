@@ -68,8 +68,8 @@ def verify(file: Path, as_json: bool, trust: tuple[Path, ...], at: str | None, o
         sys.exit(EXIT_UNREADABLE)
     # a hard limit without a pool: the analysis runs in a child forked from this (single-threaded, engine already
     # imported) process and killed at the limit (docs/validation.md, "Time limit")
-    bounded.configure(1, start_method="fork")
-    report = validate_pdf(file, policy)
+    with bounded.forked_child():
+        report = validate_pdf(file, policy)
     click.echo(report.to_json(indent=2) if as_json else _text(report))
     sys.exit(report.exit_code)
 

@@ -13,7 +13,7 @@ sent SIGKILL and a fresh worker takes its place on the next call (docs/validatio
   once), so a worker costs a fork, not an interpreter start, and then serves many jobs; only a worker killed at
   the limit is replaced. Not ``multiprocessing``: its ``forkserver``/``spawn`` re-run the caller's ``__main__`` in
   every worker, and plain ``fork`` is unsafe in a threaded server (waitress, the exchange supervisor). The CLI,
-  single-threaded with the engine imported, forks its one worker itself (``configure(1, start_method="fork")``).
+  single-threaded with the engine imported, forks its one worker itself (``forked_child()``).
 - Waiting for a free worker does not count against the limit; the limit runs from the moment the job is handed
   to a worker until its answer arrives.
 - A worker also arms ``alarm(limit + grace)`` around each job (default action: the process ends), so it cannot
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import logging
 import math
 import os
 import pickle
@@ -184,6 +185,46 @@ class _ForkServer:
             self.popen.wait()
 
 
+class _Collect(logging.Handler):
+    """In a worker: keep the job's log records (at most ``MAX_RECORDS``) to send back with the answer."""
+
+    MAX_RECORDS = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict[str, Any]] = []
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) >= self.MAX_RECORDS:
+            self.dropped += 1
+            return
+        d = dict(record.__dict__)
+        d["msg"], d["args"] = record.getMessage(), None  # arguments may not pickle: send the text
+        if record.exc_info:
+            d["exc_text"] = logging.Formatter().formatException(record.exc_info)
+        d["exc_info"] = None
+        self.records.append(d)
+
+    def take(self) -> list[dict[str, Any]]:
+        out, self.records = self.records, []
+        if self.dropped:
+            out.append(logging.LogRecord(__name__, logging.WARNING, __file__, 0,
+                                         f"{self.dropped} more log records of this analysis were dropped",
+                                         None, None).__dict__)
+            self.dropped = 0
+        return out
+
+
+def _replay(records: list[dict[str, Any]]) -> None:
+    """In the caller: hand the worker's log records to the caller's own loggers (its levels and handlers)."""
+    for d in records:
+        record = logging.makeLogRecord(d)
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+
+
 def _serve(conn: Connection, grace_s: float) -> None:
     """Worker main loop: one job at a time, until the connection closes or ``None`` arrives."""
     global _IN_WORKER
@@ -194,6 +235,9 @@ def _serve(conn: Connection, grace_s: float) -> None:
         pass
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the backstop alarm ends the process
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the caller's: it ends us through the pool
+    collect = _Collect()
+    root = logging.getLogger()
+    root.handlers = [collect]  # records go back to the caller, which logs them as if the analysis ran there
     try:
         conn.send(("ready", os.getpid()))
     except OSError:
@@ -205,21 +249,23 @@ def _serve(conn: Connection, grace_s: float) -> None:
             return
         if job is None:
             return
-        fn, args, env, limit = job
+        fn, args, env, limit, level = job
         if env != dict(os.environ):  # the caller's environment, as if the analysis ran in its process
             os.environ.clear()
             os.environ.update(env)
+        root.setLevel(level)
         signal.alarm(max(1, math.ceil(limit + grace_s)))
         try:
-            reply: tuple[str, Any] = ("ok", fn(*args))
+            reply: tuple[str, Any, Any] = ("ok", fn(*args), None)
         except BaseException as exc:  # noqa: BLE001 - any failure of the analysis is the caller's verdict
-            reply = ("error", (type(exc).__name__, str(exc)))
+            reply = ("error", (type(exc).__name__, str(exc)), None)
         signal.alarm(0)
+        reply = (reply[0], reply[1], collect.take())
         try:
             try:
                 conn.send(reply)
             except _PICKLE_ERRORS as exc:
-                conn.send(("error", (type(exc).__name__, f"result cannot be returned: {exc}")))
+                conn.send(("error", (type(exc).__name__, f"result cannot be returned: {exc}"), []))
         except OSError:
             return
 
@@ -322,7 +368,7 @@ class AnalysisPool:
         except WorkerStartFailed as exc:
             return Outcome(error=exc)
         try:
-            worker.conn.send((fn, args, dict(os.environ), limit))
+            worker.conn.send((fn, args, dict(os.environ), limit, logging.getLogger().getEffectiveLevel()))
         except (BrokenPipeError, ConnectionResetError, EOFError):
             self._discard(worker, lost=True)
             return Outcome(error=WorkerLost("the analysis worker ended before taking the job"))
@@ -340,7 +386,7 @@ class AnalysisPool:
             self._discard(worker, killed=True)
             return Outcome(timed_out=True)
         try:
-            kind, payload = worker.conn.recv()
+            kind, payload, records = worker.conn.recv()
         except (EOFError, OSError):
             code = self._discard(worker, lost=True)
             return Outcome(error=WorkerLost(f"the analysis worker ended without an answer (exit code {code})"))
@@ -351,6 +397,7 @@ class AnalysisPool:
         with self._cond:
             self.completed += 1
         self._release(worker)
+        _replay(records)
         if kind == "ok":
             return Outcome(value=payload)
         return Outcome(error=_remote_error(*payload))
@@ -499,6 +546,7 @@ class AnalysisPool:
 _pool: AnalysisPool | None = None
 _pool_lock = threading.Lock()
 _inline = 0
+_override: AnalysisPool | None = None
 
 
 def default_workers() -> int:
@@ -527,17 +575,6 @@ def pool() -> AnalysisPool:
         return _pool
 
 
-def configure(size: int | None = None, *, start_method: str | None = None) -> AnalysisPool:
-    """Replace the process's pool (the CLI: ``configure(1, start_method="fork")``); the old one is closed."""
-    global _pool
-    with _pool_lock:
-        old, _pool = _pool, AnalysisPool(size or default_workers(), start_method=start_method or "forkserver")
-        new = _pool
-    if old is not None:
-        old.close()
-    return new
-
-
 def shutdown() -> None:
     global _pool
     with _pool_lock:
@@ -547,6 +584,23 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+@contextmanager
+def forked_child() -> Iterator[None]:
+    """For a command-line run: analyses inside the block run in one child forked from this process (which has the
+    engine imported, so the child starts at once) and killed at the limit; the child ends with the block. Only when
+    this process is single-threaded (fork is unsafe otherwise); else the block uses the process's pool."""
+    global _override
+    if threading.active_count() > 1 or _override is not None:
+        yield
+        return
+    _override = AnalysisPool(1, start_method="fork")
+    try:
+        yield
+    finally:
+        own, _override = _override, None
+        own.close()
 
 
 @contextmanager
@@ -567,4 +621,4 @@ def run_analysis(fn: Callable[..., Any], args: tuple[Any, ...], limit: float) ->
             return Outcome(value=fn(*args))
         except Exception as exc:  # noqa: BLE001 - the caller turns it into a verdict
             return Outcome(error=exc)
-    return pool().run(fn, args, limit)
+    return (_override or pool()).run(fn, args, limit)

@@ -108,8 +108,9 @@ def validate_pdf(source: Source, policy: ValidationPolicy | None = None, *,
     # the parse runs in a worker process that is killed at the limit (bounded.py; docs/validation.md "Time limit")
     outcome = run_analysis(_analyse, (data, policy, moment), policy.time_limit_s)
     if outcome.timed_out:
-        return _unreadable(report, Problem("TIME_LIMIT", f"Phân tích vượt quá {policy.time_limit_s:.0f} giây.",
-                                           f"Analysis exceeded {policy.time_limit_s:.0f} s."), t0)
+        limit = f"{policy.time_limit_s:g}"
+        return _unreadable(report, Problem("TIME_LIMIT", f"Phân tích vượt quá {limit.replace('.', ',')} giây.",
+                                           f"Analysis exceeded {limit} s."), t0)
     if outcome.error is not None:
         err = outcome.error
         return _unreadable(report, Problem("PARSE_ERROR", "Không phân tích được cấu trúc PDF; không thể tin cậy.",
