@@ -91,9 +91,9 @@ def _reduce_certificate(cert: Any) -> tuple[Any, tuple[bytes]]:
 def _register_reducers() -> None:
     """``cryptography`` certificates (in ``ValidationPolicy.trust_anchors``) do not pickle; send them as DER. The
     registration is multiprocessing's own table, not the global ``copyreg``."""
-    from cryptography.hazmat.bindings._rust import x509 as rust_x509
+    from cryptography import x509
 
-    ForkingPickler.register(rust_x509.Certificate, _reduce_certificate)
+    ForkingPickler.register(x509.Certificate, _reduce_certificate)  # the concrete (Rust) class since cryptography 35
 
 
 # ---- the worker process -------------------------------------------------------------------------------------
@@ -168,12 +168,17 @@ class _ForkServer:
 
     def fork(self) -> tuple[int, Connection]:
         with self.lock:
-            self.sock.sendall(b"F")
-            msg, fds, _flags, _addr = socket.recv_fds(self.sock, 8, 1)
+            try:
+                self.sock.sendall(b"F")
+                msg, fds, _flags, _addr = socket.recv_fds(self.sock, 8, 1)
+            except OSError as exc:  # gone, or too slow: a late answer would be read as the next one's, so stop it
+                self.popen.kill()
+                raise WorkerStartFailed(f"the analysis fork server did not answer: {exc}") from exc
         if len(msg) != 8 or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
-            raise WorkerStartFailed("the analysis fork server did not answer")
+            self.popen.kill()
+            raise WorkerStartFailed("the analysis fork server gave a malformed answer")
         return int.from_bytes(msg, "big"), Connection(fds[0])
 
     def close(self) -> None:
@@ -286,11 +291,17 @@ class _Worker:
     done: bool = False
 
     def kill(self) -> int | None:
-        for send in (os.killpg, os.kill):
-            try:
-                send(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:  # the worker and what it started (a process-group id is not reused while the group has members)
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:  # the worker itself, if it had not made its group yet; a pidfd cannot hit a recycled pid
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            elif not self.done:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self.wait(None)
         return self.exitcode
 
@@ -312,8 +323,9 @@ class _Worker:
                     return False
                 time.sleep(0.01)
         elif self.pidfd is not None:  # the fork server's child: its pidfd turns readable when it has ended
-            readable, _, _ = select.select([self.pidfd], [], [], timeout)
-            if not readable:
+            poller = select.poll()  # not select(): a busy server may hold descriptors above FD_SETSIZE
+            poller.register(self.pidfd, select.POLLIN)
+            if not poller.poll(None if timeout is None else max(0, int(timeout * 1000))):
                 return False
             os.close(self.pidfd)
             self.pidfd = None
@@ -379,7 +391,10 @@ class AnalysisPool:
             raise
         try:
             ready = worker.conn.poll(max(0.0, limit))
-        except BaseException:  # interrupted (Ctrl-C in the CLI): do not leave the job running
+        except (OSError, ValueError) as exc:  # the pool was closed meanwhile (the process is exiting)
+            self._discard(worker, lost=True)
+            return Outcome(error=WorkerLost(f"the analysis worker was stopped: {exc}"))
+        except BaseException:  # interrupted (Ctrl-C, a caller's alarm): do not leave the job running
             self._discard(worker, killed=True)
             raise
         if not ready:
@@ -494,7 +509,7 @@ class AnalysisPool:
                 pidfd = None
             worker = _Worker(pid, conn, child=False, pidfd=pidfd)
         try:
-            ready = worker.conn.poll(self.start_timeout_s) and worker.conn.recv()[0] == "ready"
+            ready = worker.conn.poll(self.start_timeout_s) and worker.conn.recv() == ("ready", worker.pid)
         except (EOFError, OSError):
             ready = False
         if not ready:
