@@ -252,3 +252,16 @@ def test_cli_verify_hostile_file_ends_at_the_limit(tmp_path: Path) -> None:
             if marker.encode() in environ and st is not None and st[0] != "Z":
                 leftovers.append(entry)
     assert leftovers == []
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from docexchange.signing.validation import bounded
+
+    monkeypatch.setenv("DOCEXCHANGE_ANALYSIS_TIME_LIMIT", "2.5")
+    monkeypatch.setenv("DOCEXCHANGE_ANALYSIS_WORKERS", "3")
+    assert (ValidationPolicy().time_limit_s, bounded.default_workers()) == (2.5, 3)
+    monkeypatch.setenv("DOCEXCHANGE_ANALYSIS_TIME_LIMIT", "một phút")
+    monkeypatch.setenv("DOCEXCHANGE_ANALYSIS_WORKERS", "-4")
+    with caplog.at_level(logging.WARNING):
+        assert (ValidationPolicy().time_limit_s, bounded.default_workers()) == (60.0, max(2, os.cpu_count() or 1))
+    assert sum("is not a positive number" in m for m in caplog.messages) == 2

@@ -44,6 +44,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+log = logging.getLogger(__name__)
 PRELOAD = ["docexchange.signing.validation.engine"]
 _IN_WORKER = False
 _PICKLE_ERRORS = (pickle.PicklingError, TypeError, AttributeError)
@@ -564,21 +565,30 @@ _inline = 0
 _override: AnalysisPool | None = None
 
 
+def _setting(name: str, default: float) -> float:
+    """A positive number from the environment; anything else is logged and replaced by the default (an analysis
+    must still get a verdict, so a typo here cannot be allowed to raise)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value > 0 and math.isfinite(value):
+        return value
+    log.warning("%s=%r is not a positive number; using %g", name, raw, default)
+    return default
+
+
 def default_workers() -> int:
-    raw = os.environ.get("DOCEXCHANGE_ANALYSIS_WORKERS", "")
-    if raw.strip():
-        return max(1, int(raw))
-    return max(2, os.cpu_count() or 1)
+    """``DOCEXCHANGE_ANALYSIS_WORKERS`` (default: the CPU count, at least 2)."""
+    return max(1, int(_setting("DOCEXCHANGE_ANALYSIS_WORKERS", float(max(2, os.cpu_count() or 1)))))
 
 
 def default_time_limit() -> float:
     """``DOCEXCHANGE_ANALYSIS_TIME_LIMIT`` seconds (default 60): ``ValidationPolicy.time_limit_s``'s default."""
-    raw = os.environ.get("DOCEXCHANGE_ANALYSIS_TIME_LIMIT", "").strip()
-    try:
-        value = float(raw) if raw else 60.0
-    except ValueError:
-        value = 60.0
-    return value if value > 0 else 60.0
+    return _setting("DOCEXCHANGE_ANALYSIS_TIME_LIMIT", 60.0)
 
 
 def pool() -> AnalysisPool:
@@ -620,7 +630,8 @@ def forked_child() -> Iterator[None]:
 
 @contextmanager
 def in_process() -> Iterator[None]:
-    """Run analyses in the calling thread, with no limit (tests that monkeypatch the engine; the benchmark)."""
+    """Run analyses in the calling thread, with no limit (tests that monkeypatch the engine; the benchmark). It
+    applies to the whole process while the block runs."""
     global _inline
     _inline += 1
     try:
