@@ -7,7 +7,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-import pikepdf
+# pikepdf is imported where a snapshot is taken: most files (nothing, or only signatures and LTA updates, after
+# signing) never need it, and `docexchange verify` should not pay for it (docs/benchmarks.md, cli.verify_cold_s)
 
 
 @dataclass
@@ -38,6 +39,8 @@ def _stream_bytes(obj: Any) -> bytes:
 
 
 def _page_digest(page: Any) -> str:
+    import pikepdf
+
     h = hashlib.sha256()
     contents = page.obj.get("/Contents")
     if contents is not None:
@@ -92,6 +95,8 @@ def _field_name(obj: Any) -> str:
 
 
 def snapshot(data: bytes) -> Snapshot:
+    import pikepdf
+
     with pikepdf.open(io.BytesIO(data)) as pdf:
         pages = []
         widgets: dict[int, list[tuple[tuple[int, int], tuple[float, float, float, float]]]] = {}
