@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("node", "Run the node (web + API + PKI endpoints), the exchange workers and, unless --no-hub, the "
                       "embedded axis hub, the last two as child processes."),
     "sign": ("sign", "Sign IN.pdf once (profile person | seal | attachment | copy) and write OUT.pdf."),
+    "tokens": ("users", "API bearer tokens (their values are never stored: only labels, roles and dates)."),
+    "users": ("users", "Accounts of this node."),
     "verify": ("verify", "Validate every signature and document time-stamp in FILE.pdf."),
     "worker": ("worker", "Run the exchange workers."),
 }
