@@ -113,14 +113,21 @@ def list_agencies() -> None:
 @click.argument("agency_code")
 @click.option("--system-id", default=None, help="Chosen systemId (default: generated).")
 @click.option("--expires", default=None, help="Expiry, ISO 8601 (default: none).")
+@click.option(
+    "--scheme",
+    type=click.Choice(["dxhub1", "vdxp"]),
+    default="dxhub1",
+    show_default=True,
+    help="Wire scheme the credential works with: dxhub1 (docexchange nodes) or vdxp (the VNPT VDXP SDK).",
+)
 @_domain_errors
-def issue_credentials(agency_code: str, system_id: str | None, expires: str | None) -> None:
+def issue_credentials(agency_code: str, system_id: str | None, expires: str | None, scheme: str) -> None:
     """Issue system credentials (systemId + secret) for an agency; the secret is printed once."""
     from docexchange.axis.hub.service import parse_time
 
     expires_at: datetime | None = parse_time(expires, "expires")
-    sid, secret = _service().issue_credentials(agency_code, system_id, expires_at)
-    click.echo(json.dumps({"systemId": sid, "secret": secret}))
+    sid, secret = _service().issue_credentials(agency_code, system_id, expires_at, scheme)
+    click.echo(json.dumps({"systemId": sid, "secret": secret, "scheme": scheme}))
 
 
 @axis.command("disable-credentials")

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from docexchange.axis.hub import signing
+from docexchange.axis.hub import signing, vdxp
 from docexchange.axis.hub.db import migrate
 from docexchange.axis.hub.service import Caller, HubService, parse_time
 from docexchange.axis.hub.settings import HubSettings
@@ -64,6 +64,8 @@ def _wrap_input(wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _problem(exc: DomainError) -> Response:
+    if vdxp.is_vdxp_request():  # the SDK's face answers in its own JSON, errors included
+        return vdxp.error_response(exc)
     body = exc.problem()
     body.setdefault("ErrorDesc", exc.en)
     resp = Response(json.dumps(body, ensure_ascii=False), status=exc.status, mimetype=PROBLEM)
@@ -97,6 +99,8 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        if vdxp.is_vdxp_request():
+            return vdxp.error_response(vdxp.http_error(exc))
         code = exc.code or 500
         err = DomainError(
             exc.description or exc.name, exc.name, code=exc.name.lower().replace(" ", "_"), status=code
@@ -133,8 +137,8 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
 
     @app.before_request
     def _authenticate() -> None:
-        if request.path in OPEN_PATHS:
-            return
+        if request.path in OPEN_PATHS or vdxp.is_vdxp_request():
+            return  # the VDXP face authenticates in its blueprint
         if request.path.startswith("/admin/") or request.path in ("/registerAgency", "/deleteAgency"):
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             if not hs.admin_token or not hmac.compare_digest(token.encode(), hs.admin_token.encode()):
@@ -303,12 +307,14 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     @app.post("/admin/systems")
     def issue_system() -> Response:
         body = request.get_json(silent=True) or {}
+        scheme = str(body.get("scheme") or "dxhub1")
         system_id, secret = service.issue_credentials(
             str(body.get("agencyCode", "")),
             body.get("systemId"),
             parse_time(body.get("expiresAt"), "expiresAt"),
+            scheme,
         )
-        return jsonify(status="OK", systemId=system_id, secret=secret)
+        return jsonify(status="OK", systemId=system_id, secret=secret, scheme=scheme)
 
     @app.get("/admin/alerts")
     def alerts() -> Response:
@@ -326,6 +332,7 @@ def create_hub_app(settings: HubSettings | Settings | None = None, *, run_migrat
     def purge() -> Response:
         return jsonify(status="OK", purged=service.purge())
 
+    vdxp.install(app, service, hs)
     return app
 
 

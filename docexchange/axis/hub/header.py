@@ -30,6 +30,9 @@ class PackageHeader:
     status_timestamp: str | None = None
     response_for_organ: str | None = None
     business_doc_type: int | None = None
+    code_number: str | None = None
+    code_notation: str | None = None
+    subject: str | None = None
 
     @property
     def message_type(self) -> str:
@@ -58,6 +61,9 @@ def read_header(stream: BinaryIO) -> PackageHeader:
     status_code: str | None = None
     timestamp: str | None = None
     bdt: int | None = None
+    subject: str | None = None
+    code_number: str | None = None
+    code_notation: str | None = None
     seen_header = False
     count = 0
     try:
@@ -90,6 +96,13 @@ def read_header(stream: BinaryIO) -> PackageHeader:
                 document_id = text
             elif name == "DocumentId" and len(path) >= 2 and path[-2] == "ResponseFor":
                 rf_document_id = text
+            elif name == "Subject" and path[-2] == "MessageHeader":
+                subject = text
+            elif name in ("CodeNumber", "CodeNotation") and path[-3:-1] == ["MessageHeader", "Code"]:
+                if name == "CodeNumber":
+                    code_number = text
+                else:
+                    code_notation = text
             elif name == "StatusCode" and path[-2] == "MessageHeader":
                 status_code = text
             elif name == "Timestamp" and path[-2] == "MessageHeader":
@@ -138,4 +151,5 @@ def read_header(stream: BinaryIO) -> PackageHeader:
         raise _bad("no DocumentId", "thiếu DocumentId")
     if len(set(to_organs)) != len(to_organs):
         raise _bad("duplicate To/OrganId", "To/OrganId bị trùng")
-    return PackageHeader(from_organ, to_organs, document_id, False, business_doc_type=bdt)
+    return PackageHeader(from_organ, to_organs, document_id, False, business_doc_type=bdt,
+                         code_number=code_number, code_notation=code_notation, subject=subject)

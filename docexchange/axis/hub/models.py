@@ -24,7 +24,9 @@ PENDING = "pending"  # stored at the hub, not yet downloaded by the recipient
 DOWNLOADED = "downloaded"  # fetched at least once, not yet acknowledged
 DONE = "done"  # recipient acknowledged: processed
 FAIL = "fail"  # recipient acknowledged: could not parse/store
-ACKED = (DONE, FAIL)
+ACKED = (DONE, FAIL)  # final acknowledgements
+# progress reported by newer VDXP SDKs (updateStatus); the recipient has the package, more may follow
+PROGRESS = ("inbox", "acceptance", "rejection", "processing")
 
 
 class HubBase(DeclarativeBase):
@@ -54,6 +56,7 @@ class HubSystem(HubBase):
     system_id: Mapped[str] = mapped_column(String(64), unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("hub_agencies.id"))
     secret: Mapped[str] = mapped_column(String(128))
+    scheme: Mapped[str] = mapped_column(String(16), default="dxhub1", server_default="dxhub1")  # dxhub1 | vdxp
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -83,6 +86,8 @@ class HubPackage(HubBase):
     document_id: Mapped[str] = mapped_column(String(500))
     business_doc_type: Mapped[int | None] = mapped_column(Integer)
     status_code: Mapped[str | None] = mapped_column(String(4))
+    title: Mapped[str | None] = mapped_column(String(500))  # MessageHeader/Subject (delivery reports)
+    notation: Mapped[str | None] = mapped_column(String(50))  # CodeNumber/CodeNotation
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     content_length: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ content-addressed ``BlobStore``; rows keep only hashes."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -29,6 +30,7 @@ from docexchange.axis.hub.models import (
     DOWNLOADED,
     FAIL,
     PENDING,
+    PROGRESS,
     HubAgency,
     HubAlert,
     HubDelivery,
@@ -38,6 +40,8 @@ from docexchange.axis.hub.models import (
     HubSystem,
 )
 from docexchange.axis.hub.settings import HubSettings
+from docexchange.axis.protocol import DEFAULT_SCHEME, SCHEMES
+from docexchange.axis.protocol import vdxp as vdxp_protocol
 from docexchange.blobstore import BlobStore, BlobTooLarge
 from docexchange.db import Database, utcnow
 from docexchange.errors import BadInput, Conflict, DomainError, Forbidden, NotFound, TooLarge, Unauthorized
@@ -46,6 +50,7 @@ LEGACY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 DECISION20_CODE = re.compile(r"^[A-Y]\d{2}(\.[0-9A-Z]+)*$")
 SYSTEM_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 MESSAGE_TYPES = ("edoc", "status")
+EDOC_KINDS = vdxp_protocol.EDOC_KINDS  # newer VDXP message types: an edoc of one BussinessDocType
 MAX_DOCUMENT_ID = 500
 
 
@@ -171,6 +176,7 @@ class HubService:
     @staticmethod
     def _agency_dict(a: HubAgency) -> dict[str, Any]:
         return {
+            "id": str(a.id),
             "code": a.code,
             "codeFormat": a.code_format,
             "name": a.name,
@@ -181,9 +187,25 @@ class HubService:
         }
 
     def issue_credentials(
-        self, agency_code: str, system_id: str | None = None, expires_at: datetime | None = None
+        self,
+        agency_code: str,
+        system_id: str | None = None,
+        expires_at: datetime | None = None,
+        scheme: str = DEFAULT_SCHEME,
     ) -> tuple[str, str]:
-        """New systemId + secret for an agency. The secret is shown once; the hub keeps it to check HMACs."""
+        """New systemId + secret for an agency, usable with one wire scheme only (``dxhub1``, docexchange's own,
+        or ``vdxp``, the VNPT SDK's). The secret is shown once; the hub keeps it to check HMACs. A ``vdxp``
+        credential defaults to the agency code as systemId, as on the national axis, when that id is free."""
+        if scheme not in SCHEMES:
+            raise BadInput(
+                f"Unknown scheme {scheme!r} (expected {' or '.join(SCHEMES)})",
+                f"Phương thức xác thực {scheme!r} không hợp lệ (cần {' hoặc '.join(SCHEMES)})",
+                code="bad_scheme",
+            )
+        if system_id is None and scheme == "vdxp":
+            with self.db.sessions() as s:
+                if s.scalar(select(HubSystem.id).where(HubSystem.system_id == agency_code)) is None:
+                    system_id = agency_code
         system_id = system_id or f"SYS-{secrets.token_hex(6).upper()}"
         if not SYSTEM_ID.match(system_id):
             raise BadInput("Bad systemId", "systemId không hợp lệ", code="bad_system_id")
@@ -203,6 +225,7 @@ class HubService:
                     system_id=system_id,
                     agency_id=agency.id,
                     secret=secret,
+                    scheme=scheme,
                     expires_at=expires_at,
                     created_at=self.clock(),
                 )
@@ -260,7 +283,7 @@ class HubService:
                 .join(HubAgency, HubSystem.agency_id == HubAgency.id)
                 .where(HubSystem.system_id == system_id)
             ).first()
-        if row is None or not signing.verify(
+        if row is None or row[0].scheme != "dxhub1" or not signing.verify(
             row[0].secret, signature, method, path, query, system_id, int(ts_raw), nonce, body_sha
         ):
             raise _unauthorized(
@@ -295,6 +318,82 @@ class HubService:
                 "Yêu cầu bị lặp lại (nonce đã dùng)",
             ) from exc
         return Caller(system_id, agency.id, agency.code)
+
+    def authenticate_vdxp(
+        self, system_header: str, sign_header: str, hash_header: str
+    ) -> tuple[Caller, dict[str, str]]:
+        """The VDXP SDK's scheme (domain-vn.md §6.2; docs/hub.md "VDXP face"): HMAC-SHA256(secret, the JSON of
+        the signed headers). Returns the caller and the signed parameters: only those count, an unsigned
+        ``XroadVnpt-*`` header is ignored. There is no nonce: the timestamp window bounds replays of reads, and
+        ``sendEdoc`` replays are absorbed by the permanent dedup."""
+        if not (sign_header and hash_header):
+            raise _unauthorized(
+                "auth_missing", "Missing XroadVnpt signature headers", "Thiếu các trường xác thực XroadVnpt"
+            )
+        try:
+            params = vdxp_protocol.signed_params(sign_header)
+        except vdxp_protocol.VdxpFormatError as exc:
+            raise _unauthorized("auth_malformed", f"Malformed signature headers: {exc}",
+                                "Các trường xác thực sai định dạng") from exc
+        system_id = params.get("systemid", "")
+        if not system_id or (system_header and system_header != system_id):
+            raise _unauthorized("auth_malformed", "systemid is missing or differs from the signed one",
+                                "systemid thiếu hoặc khác với giá trị đã ký")
+        now = self.clock()
+        try:
+            stamped = vdxp_protocol.parse_timestamp(params.get("timestamp", ""), self.settings.vdxp_timezone)
+        except vdxp_protocol.VdxpFormatError as exc:
+            raise _unauthorized("auth_malformed", f"Malformed signature headers: {exc}",
+                                "Thời điểm ký (timestamp) sai định dạng") from exc
+        age = now.timestamp() - stamped.timestamp()
+        max_age = self.settings.vdxp_max_age_seconds
+        if -age > self.settings.clock_skew_seconds or (max_age > 0 and age > max_age):
+            raise Unauthorized(
+                f"Stale request: timestamp differs from hub time by {int(abs(age))} s (allowed "
+                f"{self.settings.clock_skew_seconds} s ahead, {max_age or 'any'} s behind; the VDXP SDK stamps "
+                "the time when its service object is built: build one per polling pass)",
+                f"Yêu cầu quá hạn: thời gian lệch {int(abs(age))} giây so với trục (SDK ghi thời điểm khi khởi "
+                "tạo đối tượng dịch vụ: hãy khởi tạo lại cho mỗi lượt)",
+                code="stale_request",
+                hub_time=now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                hub_epoch=int(now.timestamp()),
+                allowed_skew_seconds=self.settings.clock_skew_seconds,
+            )
+        with self.db.sessions() as s:
+            row = s.execute(
+                select(HubSystem, HubAgency)
+                .join(HubAgency, HubSystem.agency_id == HubAgency.id)
+                .where(HubSystem.system_id == system_id)
+            ).first()
+        expected = vdxp_protocol.hash_header(row[0].secret, sign_header) if row is not None else ""
+        if row is None or row[0].scheme != "vdxp" or not hmac.compare_digest(expected, hash_header.lower()):
+            raise _unauthorized(
+                "bad_signature",
+                "Bad signature or unknown systemId",
+                "Chữ ký không đúng hoặc systemId không tồn tại",
+            )
+        system, agency = row
+        self._check_usable(system, agency, now)
+        return Caller(system_id, agency.id, agency.code), params
+
+    @staticmethod
+    def _check_usable(system: HubSystem, agency: HubAgency, now: datetime) -> None:
+        if system.disabled:
+            raise _unauthorized(
+                "credentials_disabled",
+                "System credentials disabled",
+                "Thông tin kết nối của hệ thống đã bị vô hiệu hóa",
+            )
+        if system.expires_at and system.expires_at <= now:
+            raise _unauthorized(
+                "credentials_expired",
+                "System credentials expired",
+                "Thông tin kết nối của hệ thống đã hết hạn",
+            )
+        if not agency.active:
+            raise _unauthorized(
+                "agency_inactive", "Agency is not active on the axis", "Cơ quan không còn hoạt động trên trục"
+            )
 
     @staticmethod
     def check_body(headers: dict[str, str], actual_sha256: str) -> None:
@@ -404,6 +503,8 @@ class HubService:
                 document_id=header.document_id,
                 business_doc_type=header.business_doc_type,
                 status_code=header.status_code,
+                title=(header.subject or "")[:500] or None,
+                notation="/".join(x for x in (header.code_number, header.code_notation) if x)[:50] or None,
                 content_sha256=sha,
                 content_length=length,
                 created_at=now,
@@ -434,13 +535,16 @@ class HubService:
         to_date: datetime | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Unacknowledged mail of the caller's agency, oldest first."""
-        if message_type not in MESSAGE_TYPES:
+        """Unacknowledged mail of the caller's agency, oldest first. ``message_type`` ``edoc`` lists every edoc
+        (new, revocation, update, replacement: SDK 2.0 knows only edoc and status); ``revocation``, ``update``
+        and ``replacement`` list the edocs of that BussinessDocType only."""
+        if message_type not in MESSAGE_TYPES and message_type not in EDOC_KINDS:
             raise BadInput(
-                "messagetype must be edoc or status",
-                "messagetype phải là edoc hoặc status",
+                "messagetype must be edoc, status, replacement, revocation or update",
+                "messagetype phải là edoc, status, replacement, revocation hoặc update",
                 code="bad_message_type",
             )
+        kind = EDOC_KINDS.get(message_type)
         limit = min(limit or self.settings.max_list, self.settings.max_list)
         sender = HubAgency.__table__.alias("sender")
         q = (
@@ -450,11 +554,13 @@ class HubService:
             .where(
                 HubDelivery.recipient_id == caller.agency_id,
                 HubDelivery.state.in_((PENDING, DOWNLOADED)),
-                HubPackage.message_type == message_type,
+                HubPackage.message_type == ("edoc" if kind is not None else message_type),
             )
             .order_by(HubDelivery.id)
             .limit(limit)
         )
+        if kind is not None:
+            q = q.where(HubPackage.business_doc_type == kind)
         if from_date:
             q = q.where(HubPackage.created_at >= from_date)
         if to_date:
@@ -472,6 +578,7 @@ class HubService:
                     "documentId": p.document_id,
                     "status": d.state,
                     "status_desc": d.state_desc,
+                    "businessDocType": p.business_doc_type,
                     "contentSha256": p.content_sha256,
                     "contentLength": p.content_length,
                     "versionSdk": "docexchange-hub/1",
@@ -513,15 +620,21 @@ class HubService:
         return EdocFile(doc_id, self.blobs.path_for(sha), sha, length)
 
     def update_status(self, caller: Caller, doc_id: str, status: str, desc: str | None = None) -> str:
-        """Recipient acknowledgement ``done`` / ``fail``; repeating the same one is a no-op."""
-        if status not in (DONE, FAIL):
-            raise BadInput("status must be done or fail", "status phải là done hoặc fail", code="bad_status")
+        """Recipient acknowledgement: ``done`` / ``fail`` are final; ``inbox``, ``acceptance``, ``rejection``,
+        ``processing`` (newer VDXP SDKs) record progress and may be followed by others. Any of them takes the
+        package out of the received list. Repeating the current value is a no-op."""
+        if status not in (DONE, FAIL, *PROGRESS):
+            raise BadInput(
+                "status must be done, fail, inbox, acceptance, rejection or processing",
+                "status phải là done, fail, inbox, acceptance, rejection hoặc processing",
+                code="bad_status",
+            )
         now = self.clock()
         with self.db.transaction() as s:
             delivery, _ = self._delivery(s, caller, doc_id)
+            if delivery.state == status:
+                return status
             if delivery.state in ACKED:
-                if delivery.state == status:
-                    return status
                 raise Conflict(
                     f"Package {doc_id} already acknowledged as {delivery.state}",
                     f"Gói tin {doc_id} đã được xác nhận là {delivery.state}",
@@ -529,7 +642,7 @@ class HubService:
                 )
             delivery.state = status
             delivery.state_desc = (desc or "")[:1000] or None
-            delivery.acked_at = now
+            delivery.acked_at = delivery.acked_at if status in PROGRESS and delivery.acked_at else now
             delivery.updated_at = now
             s.add(HubDeliveryEvent(delivery_id=delivery.id, state=status, detail=delivery.state_desc, at=now))
         return status
@@ -541,8 +654,9 @@ class HubService:
         from_date: datetime | None = None,
         to_date: datetime | None = None,
         limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Per-recipient delivery report of the caller's packages."""
+        """Per-recipient delivery report of the caller's packages (oldest first, or the newest first)."""
         limit = min(limit or self.settings.max_list, self.settings.max_list)
         rcpt = HubAgency.__table__.alias("rcpt")
         q = (
@@ -550,7 +664,7 @@ class HubService:
             .join(HubPackage, HubDelivery.package_id == HubPackage.id)
             .join(rcpt, rcpt.c.id == HubDelivery.recipient_id)
             .where(HubPackage.sender_id == caller.agency_id)
-            .order_by(HubDelivery.id)
+            .order_by(HubDelivery.id.desc() if newest_first else HubDelivery.id)
             .limit(limit)
         )
         if doc_id:
@@ -567,6 +681,11 @@ class HubService:
                     "documentId": p.document_id,
                     "messageType": p.message_type,
                     "to": code,
+                    "toCode": code,
+                    "fromCode": caller.agency_code,
+                    "serviceType": "eDoc",
+                    "title": p.title,
+                    "notation": p.notation,
                     "sentTime": iso(p.created_at),
                     "receivedTime": iso(d.downloaded_at),
                     "ackTime": iso(d.acked_at),
