@@ -318,16 +318,18 @@ def _edoc_tree(
 
 def _attachment(manifest: etree._Element, encoded: etree._Element, a: Attachment, cid: str) -> etree._Element:
     md.check_length("Attachment.AttachmentName", a.name)
+    # a zipped payload is labelled as what travels (readers such as EdXML102 unzip only application/zip)
+    content_type = "application/zip" if a.zip_payload else a.content_type
     ref = _sub(manifest, "Reference")
     _sub(ref, "ContentId", f"cid:{cid}")
-    _sub(ref, "ContentType", a.content_type)
+    _sub(ref, "ContentType", content_type)
     _opt(ref, "Description", a.description, "Attachment.Description")
     _sub(ref, "AttachmentName", a.name)
     att = _sub(encoded, "Attachment")
     _sub(att, "ContentId", f"cid:{cid}")
     _sub(att, "AttachmentName", a.name)
     _opt(att, "Description", a.description, "Attachment.Description")
-    _sub(att, "ContentType", a.content_type)
+    _sub(att, "ContentType", content_type)
     return _sub(att, "ContentTransferEncoded")
 
 

@@ -171,8 +171,8 @@ def ok(**fields: Any) -> dict[str, Any]:
     return no_nulls({"status": OK, "ErrorCode": "0", "ErrorDesc": "", **fields})
 
 
-def error(code: str, desc: str, **fields: Any) -> dict[str, Any]:
-    return no_nulls({"status": FAIL, "ErrorCode": code, "ErrorDesc": desc, **fields})
+def error(error_code: str, error_desc: str, /, **fields: Any) -> dict[str, Any]:
+    return no_nulls({"status": FAIL, "ErrorCode": error_code, "ErrorDesc": error_desc, **fields})
 
 
 def base64_json_stream(
