@@ -6,8 +6,6 @@ when an answer does not fit it), and a downloaded package must be byte for byte 
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -171,8 +169,9 @@ def test_sdk_at_root_and_error_answers(driver: Driver, vdxp_hub: HubProcess,
     b_code = agencies["recipient"][0]
     forged = tmp_path / "forged.edxml"
     forged.write_bytes(docexchange_package(b_code, a_code, f"{b_code},2026/12/04,9/X")[0])  # From is not A
-    run = driver.run([["agencies"], ["get", "no-such-doc", str(tmp_path)], ["send", str(forged), a_code, a_code, "edoc"],
-                      ["ack", "no-such-doc", "done"]], vdxp_hub.url, a_sys, a_secret, tmp_path / "store")
+    run = driver.run([["agencies"], ["get", "no-such-doc", str(tmp_path)],
+                      ["send", str(forged), a_code, a_code, "edoc"], ["ack", "no-such-doc", "done"]],
+                     vdxp_hub.url, a_sys, a_secret, tmp_path / "store")
     clean(run)
     ok(run.one("agencies"))
     assert run.one("get")["ErrorCode"] == "404" and run.one("get")["status"] == "FAIL"
