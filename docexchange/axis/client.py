@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import requests
 
 from docexchange.axis.hub import signing
+from docexchange.axis.protocol import vdxp
 
 CHUNK = 1024 * 1024
 RETRY_STATUS = {502, 503, 504}
@@ -529,3 +530,213 @@ __all__ = [
     "SendReceipt",
     "clock_offsets",
 ]
+
+
+# ------------------------------------------------------------------------------------------------ VDXP scheme
+VDXP_URL_PREFIX = "vdxp+"
+VDXP_ERROR_CODES = {"400", "401", "403", "404", "409", "413", "500", "502", "503", "504"}
+VDXP_MAX_ANSWER = 512 * 1024 * 1024  # a getEdoc answer is parsed in memory (base64 inside JSON)
+
+
+class _FileThenCrlf:
+    """The body the VDXP SDK sends for sendEdoc: the file's bytes, then CRLF; read lazily from disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._fh: Any = None
+        self._done = False
+
+    def __len__(self) -> int:
+        return self.size + 2
+
+    def rewind(self) -> None:
+        self.close()
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._done:
+            return b""
+        if self._fh is None:
+            self._fh = open(self.path, "rb")  # noqa: SIM115 - closed at the end or by close()
+        chunk: bytes = self._fh.read(size if size and size > 0 else CHUNK)
+        if chunk:
+            return chunk
+        self.close()
+        self._done = True
+        return b"\r\n"
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class VdxpHubClient(HubClient):
+    """The same operations in the VNPT VDXP SDK's wire scheme (domain-vn.md §6.2), so that a node can use the
+    national axis or a provincial adapter (``DOCEXCHANGE_HUB_URL=vdxp+https://host/XrdAdapter/adapter``), or the
+    hub's VDXP face. Requests are built as the SDK builds them (``XroadVnpt-*`` headers and their HMAC, a fresh
+    timestamp per call in ``zone``, sendEdoc = file + CRLF with the SDK's ``hash-file``); answers are read by
+    ``ErrorCode``. Fields the real axis does not send (``contentSha256``, ``documentId``) are used when present."""
+
+    def __init__(self, base_url: str, system_id: str, secret: str, *, agency_code: str | None = None,
+                 zone: str = vdxp.DEFAULT_ZONE, **kw: Any) -> None:
+        super().__init__(base_url.removeprefix(VDXP_URL_PREFIX), system_id, secret, **kw)
+        self.agency_code = agency_code or system_id
+        self.zone = zone
+
+    def _vdxp_headers(self, params: dict[str, str], content_type: str) -> dict[str, str]:
+        now = datetime.fromtimestamp(time.time() + self.clock_offset, UTC)
+        return vdxp.sign_request(self.secret, self.system_id, params, content_type=content_type,
+                                 timestamp=vdxp.format_timestamp(now, self.zone))
+
+    @staticmethod
+    def _answer(resp: requests.Response) -> dict[str, Any]:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "ErrorCode" not in body:
+            HubClient._raise_for(resp)  # an HTTP-level failure (proxy, 5xx page)
+            raise HubError(f"hub {resp.status_code}: not a VDXP answer", status=resp.status_code)
+        code = str(body.get("ErrorCode"))
+        if code == "0":
+            return body
+        status = resp.status_code if resp.status_code >= 400 else (int(code) if code in VDXP_ERROR_CODES else None)
+        problem = dict(body)
+        problem.setdefault("detail", str(body.get("ErrorDesc", "")))
+        cls = _BY_STATUS.get(status or 0, HubUnavailable if status and status >= 500 else HubError)
+        raise cls(f"hub answered ErrorCode {code}: {body.get('ErrorDesc', '')}"[:500], status=status,
+                  code=body.get("code") if isinstance(body.get("code"), str) else None, problem=problem,
+                  date=resp.headers.get("Date"))
+
+    def _op(self, op: str, params: dict[str, str], *, stream: bool = False) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            headers = self._vdxp_headers(params, "application/json")
+            resp = self.session.post(f"{self.base_url}/{op}", data=b"{}", headers=headers, timeout=self.timeout)
+            return self._answer(resp)
+
+        return self._retrying(call)
+
+    # ------------------------------------------------------------------ operations
+    def send_edoc(self, path: str | os.PathLike[str], message_type: str | None = None) -> SendReceipt:
+        path = Path(path)
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        params = {"from": self.agency_code, "servicetype": vdxp.SERVICE_TYPE,
+                  "messagetype": message_type or "edoc", "hash-file": vdxp.sdk_hex(digest.digest())}
+        body = _FileThenCrlf(path)
+
+        def call() -> SendReceipt:
+            body.rewind()
+            headers = self._vdxp_headers(params, "application/octet-stream") | {"Content-Length": str(len(body))}
+            try:
+                resp = self.session.post(f"{self.base_url}/sendEdoc", data=body, headers=headers,
+                                         timeout=self.timeout)
+            finally:
+                body.close()
+            data = self._answer(resp)
+            return SendReceipt(str(data["DocId"]), bool(data.get("duplicate")), int(data.get("recipients") or 0))
+
+        return self._retrying(call)
+
+    def get_received_edoc_list(self, message_type: str = "edoc", from_date: datetime | None = None,
+                               to_date: datetime | None = None, limit: int | None = None) -> list[ReceivedItem]:
+        data = self._op("getReceivedEdocList", {"servicetype": vdxp.SERVICE_TYPE, "messagetype": message_type})
+        items = []
+        for d in data.get("data") or []:
+            length = d.get("contentLength")
+            items.append(ReceivedItem(
+                str(d["docId"]), str(d.get("messageType") or message_type), str(d.get("from") or ""),
+                str(d.get("to") or ""), str(d.get("documentId") or ""), str(d.get("status") or ""),
+                str(d.get("created_time") or ""), str(d.get("contentSha256") or ""),
+                int(length) if isinstance(length, int | str) and str(length).isdigit() else -1))
+        return items[:limit] if limit else items
+
+    def get_edoc(self, doc_id: str, dest: str | os.PathLike[str], expected_sha256: str | None = None,
+                 expected_length: int | None = None) -> Path:
+        """The package from the base64 ``data`` of the answer; checked against the listing's (or the answer's)
+        contentSha256 when there is one; temp file + rename, nothing written on a mismatch."""
+        import base64
+
+        dest = Path(dest)
+
+        def call() -> Path:
+            headers = self._vdxp_headers({"docId": doc_id}, "application/json")
+            with self.session.post(f"{self.base_url}/getEdoc", data=b"{}", headers=headers, timeout=self.timeout,
+                                   stream=True) as resp:
+                raw = bytearray()
+                for chunk in resp.iter_content(CHUNK):
+                    raw += chunk
+                    if len(raw) > VDXP_MAX_ANSWER:
+                        raise HubBadRequest(f"getEdoc answer larger than {VDXP_MAX_ANSWER} bytes", code="too_large")
+                resp._content = bytes(raw)  # noqa: SLF001 - let _answer parse what was streamed
+                data = self._answer(resp)
+            try:
+                package = base64.b64decode(str(data.get("data") or ""), validate=False)
+            except ValueError as exc:
+                raise IntegrityMismatch(f"package {doc_id}: data is not base64", code="integrity_mismatch") from exc
+            got = hashlib.sha256(package).hexdigest()
+            want = expected_sha256 or str(data.get("contentSha256") or "") or None
+            if want and got != want:
+                raise IntegrityMismatch(f"package {doc_id}: got sha256 {got}, expected {want}",
+                                        code="integrity_mismatch")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(package)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, dest)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            return dest
+
+        return self._retrying(call)
+
+    def update_status(self, doc_id: str, status: str, desc: str | None = None) -> str:
+        params = {"docid": doc_id, "status": status}
+        if desc:
+            params["desc"] = desc[:200]
+        data = self._op("updateStatus", params)
+        return str(data.get("ack") or status)
+
+    def get_sent_edoc_list(self, doc_id: str | None = None, from_date: datetime | None = None,
+                           to_date: datetime | None = None, limit: int | None = None) -> list[DeliveryReport]:
+        rows = [d for d in self._op("getSentEdocList", {}).get("data") or []
+                if not doc_id or d.get("senderDocId") == doc_id]
+        reports = [DeliveryReport(str(d.get("senderDocId") or ""), str(d.get("toCode") or ""),
+                                  str(d.get("documentId") or ""), str(d.get("messageType") or ""),
+                                  str(d.get("sentTime") or ""), d.get("receivedTime") or None, None,
+                                  str(d.get("receiveStatus") or ""), d.get("receiveStatusDesc") or None)
+                   for d in rows]
+        return reports[:limit] if limit else reports
+
+    def get_agencies_list(self, since: datetime | None = None) -> list[Agency]:
+        return [_vdxp_agency(d) for d in self._op("getAgenciesList", {}).get("data") or []]
+
+    def synchronize_units(self, since: datetime | None = None) -> list[Agency]:
+        return [_vdxp_agency(d) for d in self._op("getSynchronizeUnit", {}).get("data") or []]
+
+
+def _vdxp_agency(d: dict[str, Any]) -> Agency:
+    code = str(d.get("code") or "")
+    return Agency(code, str(d.get("name") or ""), "legacy" if code.count(".") == 3 and len(code) == 13 else
+                  "decision20", str(d.get("pid") or "") or None, None, not bool(d.get("deleted")),
+                  str(d.get("modifyDate") or ""))
+
+
+def hub_client(url: str, system_id: str, secret: str, *, agency_code: str | None = None, **kw: Any) -> HubClient:
+    """The client for one hub URL from the node's settings: ``vdxp+http(s)://…`` speaks the VDXP SDK's scheme
+    (national axis, provincial adapters, the hub's VDXP face), a plain URL docexchange's ``dxhub1``."""
+    if url.startswith(VDXP_URL_PREFIX):
+        return VdxpHubClient(url, system_id, secret, agency_code=agency_code, **kw)
+    return HubClient(url, system_id, secret, **kw)
+
+
+__all__ += ["VdxpHubClient", "hub_client"]

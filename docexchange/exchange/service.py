@@ -32,7 +32,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from ..axis.client import HubClient, HubError, HubUnavailable, IntegrityMismatch, ReceivedItem
+from ..axis.client import (
+    VDXP_URL_PREFIX,
+    HubClient,
+    HubError,
+    HubUnavailable,
+    IntegrityMismatch,
+    ReceivedItem,
+    hub_client,
+)
 from ..axis.edxml import (
     Attachment,
     Business,
@@ -92,8 +100,12 @@ class ExchangeDeps:
         assert agency.hub_system_id and agency.hub_secret
         urls = [u.strip() for u in self.hub_url.split(",") if u.strip()]
         if len(urls) > 1:
+            if any(u.startswith(VDXP_URL_PREFIX) for u in urls):
+                raise ValueError("DOCEXCHANGE_HUB_URL: fail-over between hubs is for dxhub1 URLs only")
             return FailoverHubClient(urls, agency.hub_system_id, agency.hub_secret)
-        return HubClient(self.hub_url, agency.hub_system_id, agency.hub_secret, retries=2)
+        # vdxp+http(s)://… speaks the VDXP SDK's scheme (national axis, provincial adapter), else dxhub1
+        return hub_client(self.hub_url.strip(), agency.hub_system_id, agency.hub_secret, agency_code=agency.code,
+                          retries=2)
 
 
 class FailoverHubClient(HubClient):
@@ -253,7 +265,8 @@ def send_pending(deps: ExchangeDeps, owner: str, limit: int = 20, lease_seconds:
     for item in claimed:
         agency = agencies[item.agency_id]
         try:
-            receipt = deps.client(agency).send_edoc(deps.blobs.path_for(item.package_sha256))
+            # the message type travels with the package (the VDXP scheme requires it; dxhub1 checks it)
+            receipt = deps.client(agency).send_edoc(deps.blobs.path_for(item.package_sha256), item.kind)
         except HubUnavailable as exc:
             with deps.db.transaction() as s:
                 mark_failed_attempt(s, item.id, f"hub unavailable: {exc}", permanent=False)

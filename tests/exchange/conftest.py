@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.conftest import free_port, make_settings, wait_http
 
@@ -108,6 +108,12 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str
 
 @pytest.fixture(scope="module")
 def axis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Axis]:
+    yield from build_axis(tmp_path_factory, "dxhub1")
+
+
+def build_axis(tmp_path_factory: pytest.TempPathFactory, scheme: str) -> Iterator[Axis]:
+    """The deployment; with ``scheme="vdxp"`` the nodes hold VDXP credentials and reach the hub's VDXP face
+    (``DOCEXCHANGE_HUB_URL=vdxp+http://…/XrdAdapter/adapter``), as they would the national axis."""
     from docexchange.exchange.engine import register_on_hub
     from docexchange.models import Agency
     from docexchange.seed import init_node
@@ -148,13 +154,18 @@ def axis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Axis]:
         with svc.db.transaction() as s:
             s.execute(update(Agency).values(hub_system_id=None, hub_secret=None))
         register_on_hub(svc, hub_service, [hosted])
+        if scheme == "vdxp":
+            with svc.db.transaction() as s:
+                agency = s.execute(select(Agency).where(Agency.code == hosted)).scalar_one()
+                agency.hub_system_id, agency.hub_secret = hub_service.issue_credentials(hosted, scheme="vdxp")
+    node_hub_url = f"vdxp+{hub_url}/XrdAdapter/adapter" if scheme == "vdxp" else hub_url
     svc_a.db.dispose()
     svc_b.db.dispose()
     hub_db.dispose()
 
     nodes = []
     for name, d, url, port in (("A", a_dir, a_url, a_port), ("B", b_dir, b_url, b_port)):
-        env = _env(d, d / "certs", url, hub_url)
+        env = _env(d, d / "certs", url, node_hub_url)
         env["DOCEXCHANGE_FETCH_ALLOW"] = f"{a_url}/pki/"  # A is the CA of both: B asks A's OCSP/CRL on loopback
         if name == "B":
             env["DOCEXCHANGE_CERTS_DIR"] = str(d / "certs")
