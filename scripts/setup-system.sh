@@ -5,7 +5,10 @@ set -euo pipefail
 mode="${1:-test}"
 runtime_pkgs=(poppler-utils qpdf ghostscript fonts-liberation2 fonts-noto-core libreoffice-writer-nogui python3-uno
               tesseract-ocr tesseract-ocr-vie xmlsec1 opensc softhsm2 libnss3-tools)
-test_pkgs=(postgresql chromium)
+# Java and the VNPT VDXP SDK's dependencies (tests/interop runs the real SDK; ../shared/vendor/vdxp/README.md)
+test_pkgs=(postgresql chromium openjdk-17-jdk-headless libhttpclient-java libhttpmime-java libjsoup-java libxerces2-java
+           libjdom2-java libgoogle-gson-java libandroid-json-java libcommons-codec-java libcommons-logging-java
+           libguice-java libslf4j-java libguava-java libcommons-io-java)
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()
