@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("sign", "verify", "cli", "exchange", "copies", "formats", "fuzz")
+ORDER = ("sign", "verify", "cli", "exchange", "hub", "copies", "formats", "fuzz")
 
 
 def main() -> int:
