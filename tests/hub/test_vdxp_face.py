@@ -268,3 +268,20 @@ def test_hash_file_forms(data: bytes) -> None:
     digest = hashlib.sha256(data).digest()
     assert vdxp.hash_file_matches(digest.hex(), digest) and vdxp.hash_file_matches(vdxp.sdk_hex(digest), digest)
     assert not vdxp.hash_file_matches(hashlib.sha256(data + b"x").hexdigest(), digest)
+
+
+def test_malformed_signature_headers_are_refused_not_crashed(thub: ThreadHub) -> None:
+    a = agency(thub)
+    _, system_id, secret = a
+    good = vdxp.sign_request(secret, system_id, {}, content_type="application/json",
+                             timestamp=vdxp.format_timestamp(datetime.now(UTC)))
+    for name, value in ((vdxp.H_HASH_HEADER, "é" * 64), (vdxp.H_SIGN_HEADER, '{"XroadVnpt-systemid": 5}'),
+                        (vdxp.H_SIGN_HEADER, "[1, 2]"), (vdxp.H_SIGN_HEADER, "not json"),
+                        (vdxp.H_SIGN_HEADER, good[vdxp.H_SIGN_HEADER].replace("+", "+٠"))):
+        headers = dict(good)
+        headers[name] = value
+        resp = requests.post(f"{thub.url}{BASE}/getAgenciesList", data=b"{}",
+                             headers={k: v.encode("utf-8") for k, v in headers.items()}, timeout=30)
+        body = resp.json()
+        assert resp.status_code == 401 and body["ErrorCode"] == "401", (name, value, body)
+        sdk_shape(body)

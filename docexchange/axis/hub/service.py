@@ -6,7 +6,6 @@ content-addressed ``BlobStore``; rows keep only hashes."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 import secrets
@@ -365,8 +364,11 @@ class HubService:
                 .join(HubAgency, HubSystem.agency_id == HubAgency.id)
                 .where(HubSystem.system_id == system_id)
             ).first()
-        expected = vdxp_protocol.hash_header(row[0].secret, sign_header) if row is not None else ""
-        if row is None or row[0].scheme != "vdxp" or not hmac.compare_digest(expected, hash_header.lower()):
+        if (
+            row is None
+            or row[0].scheme != "vdxp"
+            or not vdxp_protocol.hash_header_matches(row[0].secret, sign_header, hash_header)
+        ):
             raise _unauthorized(
                 "bad_signature",
                 "Bad signature or unknown systemId",

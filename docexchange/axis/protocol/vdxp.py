@@ -73,7 +73,8 @@ def format_timestamp(when: datetime, zone: str = DEFAULT_ZONE) -> str:
 def parse_timestamp(raw: str, zone: str = DEFAULT_ZONE) -> datetime:
     """The instant of an SDK timestamp, read in ``zone`` (the SDK sends no offset)."""
     text = raw.strip()
-    if len(text) != 20 or text[8] != "T" or text[15] != "+" or not (text[:8] + text[9:15] + text[16:]).isdigit():
+    digits = text[:8] + text[9:15] + text[16:]
+    if len(text) != 20 or text[8] != "T" or text[15] != "+" or not (digits.isascii() and digits.isdigit()):
         raise VdxpFormatError(f"timestamp {raw[:40]!r} is not ddMMyyyy'T'HHmmss+SSSS")
     try:
         naive = datetime.strptime(text[:15], "%d%m%YT%H%M%S")
@@ -93,14 +94,26 @@ def sdk_hex(digest: bytes) -> str:
 
 def hash_file_matches(declared: str, digest: bytes) -> bool:
     """``XroadVnpt-hash-file`` against the SHA-256 of the bytes: the SDK's unpadded form or plain hex."""
-    value = declared.strip().lower()
+    value = declared.strip().lower().encode("utf-8", "replace")
     if not value:
         return False
-    return hmac.compare_digest(value, digest.hex()) or hmac.compare_digest(value, sdk_hex(digest))
+    return hmac.compare_digest(value, digest.hex().encode()) or hmac.compare_digest(value, sdk_hex(digest).encode())
+
+
+def _wire(text: str) -> bytes:
+    """A header value as bytes on the wire: HTTP servers hand them over decoded as Latin-1."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
 
 
 def hash_header(secret: str, sign_header: str) -> str:
-    return hmac.new(secret.encode(), sign_header.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), _wire(sign_header), hashlib.sha256).hexdigest()
+
+
+def hash_header_matches(secret: str, sign_header: str, declared: str) -> bool:
+    return hmac.compare_digest(hash_header(secret, sign_header).encode(), _wire(declared.strip().lower()))
 
 
 # ---------------------------------------------------------------------------------------------- signing
