@@ -591,9 +591,9 @@ class VdxpHubClient(HubClient):
                                  timestamp=vdxp.format_timestamp(now, self.zone))
 
     @staticmethod
-    def _answer(resp: requests.Response) -> dict[str, Any]:
+    def _answer(resp: requests.Response, content: bytes | None = None) -> dict[str, Any]:
         try:
-            body = resp.json()
+            body = json.loads(resp.content if content is None else content)
         except ValueError:
             body = None
         if not isinstance(body, dict) or "ErrorCode" not in body:
@@ -672,8 +672,7 @@ class VdxpHubClient(HubClient):
                     raw += chunk
                     if len(raw) > VDXP_MAX_ANSWER:
                         raise HubBadRequest(f"getEdoc answer larger than {VDXP_MAX_ANSWER} bytes", code="too_large")
-                resp._content = bytes(raw)  # noqa: SLF001 - let _answer parse what was streamed
-                data = self._answer(resp)
+                data = self._answer(resp, bytes(raw))
             try:
                 package = base64.b64decode(str(data.get("data") or ""), validate=False)
             except ValueError as exc:
