@@ -285,3 +285,29 @@ def test_malformed_signature_headers_are_refused_not_crashed(thub: ThreadHub) ->
         body = resp.json()
         assert resp.status_code == 401 and body["ErrorCode"] == "401", (name, value, body)
         sdk_shape(body)
+
+
+def test_vdxp_client_cycle_and_integrity(thub: ThreadHub, tmp_path: Path) -> None:
+    from docexchange.axis.client import IntegrityMismatch
+
+    a, b = agency(thub), agency(thub)
+    ca = hub_client(f"vdxp+{thub.url}{BASE}", a[1], a[2], agency_code=a[0], retries=0)
+    cb = hub_client(f"vdxp+{thub.url}{BASE}", b[1], b[2], agency_code=b[0], retries=0)
+    package = edoc(a[0], [b[0]], f"{a[0]},2026/12/04,7/X")
+    receipt = ca.send_edoc_bytes(package, "edoc")
+    assert ca.send_edoc_bytes(package, "edoc").duplicate is True
+    [item] = [i for i in cb.get_received_edoc_list("edoc") if i.doc_id == receipt.doc_id]
+    assert (item.from_code, item.to_code, item.message_type) == (a[0], b[0], "edoc")
+    assert item.content_sha256 == hashlib.sha256(package).hexdigest() and item.content_length == len(package)
+    assert cb.get_edoc(item.doc_id, tmp_path / "got.edxml", item.content_sha256).read_bytes() == package
+    with pytest.raises(IntegrityMismatch):
+        cb.get_edoc(item.doc_id, tmp_path / "bad.edxml", "0" * 64)
+    assert not (tmp_path / "bad.edxml").exists()
+    assert cb.update_status(item.doc_id, "done") == "done"
+    [report] = ca.get_sent_edoc_list(receipt.doc_id)
+    assert (report.to, report.receive_status) == (b[0], "done")
+    assert {x.code for x in ca.get_agencies_list()} >= {a[0], b[0]}
+    assert any(x.code == a[0] and x.active for x in ca.synchronize_units())
+    with pytest.raises(HubAuthError) as err:
+        hub_client(f"vdxp+{thub.url}{BASE}", a[1], "wrong", retries=0).get_agencies_list()
+    assert err.value.status == 401 and err.value.code == "bad_signature"
