@@ -535,7 +535,6 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------ VDXP scheme
 VDXP_URL_PREFIX = "vdxp+"
 VDXP_ERROR_CODES = {"400", "401", "403", "404", "409", "413", "500", "502", "503", "504"}
-VDXP_MAX_ANSWER = 512 * 1024 * 1024  # a getEdoc answer is parsed in memory (base64 inside JSON)
 
 
 class _FileThenCrlf:
@@ -657,36 +656,32 @@ class VdxpHubClient(HubClient):
 
     def get_edoc(self, doc_id: str, dest: str | os.PathLike[str], expected_sha256: str | None = None,
                  expected_length: int | None = None) -> Path:
-        """The package from the base64 ``data`` of the answer; checked against the listing's (or the answer's)
-        contentSha256 when there is one; temp file + rename, nothing written on a mismatch."""
-        import base64
-
+        """The package from the base64 ``data`` of the answer, decoded as it streams into a temporary file beside
+        ``dest`` (never held in memory); checked against the listing's (or the answer's) contentSha256 when there
+        is one; fsync + rename, nothing left behind on a mismatch or a refusal."""
         dest = Path(dest)
 
         def call() -> Path:
             headers = self._vdxp_headers({"docId": doc_id}, "application/json")
-            with self.session.post(f"{self.base_url}/getEdoc", data=b"{}", headers=headers, timeout=self.timeout,
-                                   stream=True) as resp:
-                raw = bytearray()
-                for chunk in resp.iter_content(CHUNK):
-                    raw += chunk
-                    if len(raw) > VDXP_MAX_ANSWER:
-                        raise HubBadRequest(f"getEdoc answer larger than {VDXP_MAX_ANSWER} bytes", code="too_large")
-                data = self._answer(resp, bytes(raw))
-            try:
-                package = base64.b64decode(str(data.get("data") or ""), validate=False)
-            except ValueError as exc:
-                raise IntegrityMismatch(f"package {doc_id}: data is not base64", code="integrity_mismatch") from exc
-            got = hashlib.sha256(package).hexdigest()
-            want = expected_sha256 or str(data.get("contentSha256") or "") or None
-            if want and got != want:
-                raise IntegrityMismatch(f"package {doc_id}: got sha256 {got}, expected {want}",
-                                        code="integrity_mismatch")
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
             try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(package)
+                with os.fdopen(fd, "wb") as out, self.session.post(
+                    f"{self.base_url}/getEdoc", data=b"{}", headers=headers, timeout=self.timeout, stream=True
+                ) as resp:
+                    if resp.status_code >= 500 and "json" not in resp.headers.get("Content-Type", ""):
+                        self._raise_for(resp)
+                    try:
+                        body, size, got = vdxp.read_base64_answer(resp.iter_content(CHUNK), out)
+                    except vdxp.VdxpFormatError as exc:
+                        if resp.status_code >= 400:
+                            self._raise_for(resp)
+                        raise IntegrityMismatch(f"package {doc_id}: {exc}", code="integrity_mismatch") from exc
+                    self._answer(resp, json.dumps(body).encode())  # raises on a non-zero ErrorCode
+                    want = expected_sha256 or str(body.get("contentSha256") or "") or None
+                    if want and got != want:
+                        raise IntegrityMismatch(f"package {doc_id}: got sha256 {got} / {size} bytes, expected {want}",
+                                                code="integrity_mismatch")
                     out.flush()
                     os.fsync(out.fileno())
                 os.replace(tmp, dest)

@@ -311,3 +311,34 @@ def test_vdxp_client_cycle_and_integrity(thub: ThreadHub, tmp_path: Path) -> Non
     with pytest.raises(HubAuthError) as err:
         hub_client(f"vdxp+{thub.url}{BASE}", a[1], "wrong", retries=0).get_agencies_list()
     assert err.value.status == 401 and err.value.code == "bad_signature"
+
+
+@given(st.binary(max_size=3000), st.booleans(), st.booleans(), st.lists(st.integers(1, 97), max_size=40))
+def test_streamed_answer_split(payload: bytes, data_first: bool, escaped: bool, cuts: list[int]) -> None:
+    """getEdoc answers are decoded as they stream, whatever the key order, JSON escapes and chunk boundaries."""
+    import base64
+    import io
+
+    b64 = base64.b64encode(payload).decode()
+    fields = {"status": "OK", "ErrorCode": "0", "ErrorDesc": 'có "data": dấu', "docId": "x"}
+    text = json.dumps({"data": b64, **fields} if data_first else {**fields, "data": b64}, ensure_ascii=False)
+    if escaped:
+        text = text.replace("/", "\\/")
+    raw = text.encode()
+    chunks, at = [], 0
+    for c in cuts:
+        chunks.append(raw[at:at + c])
+        at += c
+    chunks.append(raw[at:])
+    out = io.BytesIO()
+    body, size, sha = vdxp.read_base64_answer(iter(chunks), out)
+    assert out.getvalue() == payload and size == len(payload) and sha == hashlib.sha256(payload).hexdigest()
+    assert body["ErrorDesc"] == fields["ErrorDesc"] and body["docId"] == "x" and body["data"] == ""
+
+
+def test_streamed_answer_refuses_broken_data() -> None:
+    import io
+
+    for raw in (b'{"data": "QUJD"', b'{"data": "QUJ"}', b'{"data": "QU!D"}', b'{"data": 5}', b"[1]"):
+        with pytest.raises(vdxp.VdxpFormatError):
+            vdxp.read_base64_answer(iter([raw]), io.BytesIO())

@@ -212,6 +212,110 @@ def base64_json_stream(
     return length, gen()
 
 
+class _AnswerSplitter:
+    """Incremental split of a JSON answer into its ``"data"`` string, base64-decoded into ``out`` as it arrives,
+    and the rest (the skeleton, bounded), so that a large getEdoc answer never sits in memory. Tolerates JSON
+    escapes inside the base64 (``\\/``, ``\\n``, ``\\r``) and any position of the key."""
+
+    MARKER = b'"data"'
+
+    def __init__(self, out: BinaryIO, max_skeleton: int = 1 << 20) -> None:
+        self.out = out
+        self.max_skeleton = max_skeleton
+        self.skeleton = bytearray()
+        self.state = "skeleton"  # skeleton → colon → quote → data → rest
+        self.pending = b""  # base64 not yet decoded (fewer than 4 characters)
+        self.escape = b""  # a backslash that ended the previous chunk
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def _emit(self, raw: bytes) -> None:
+        raw = self.escape + raw
+        self.escape = b""
+        if raw.endswith(b"\\"):  # an escape split across chunks: finish it with the next one
+            raw, self.escape = raw[:-1], b"\\"
+        clean = raw.replace(b"\\/", b"/").replace(b"\\n", b"").replace(b"\\r", b"")
+        clean = b"".join(clean.split())  # whitespace (not inside JSON strings, but be lenient)
+        if b"\\" in clean:
+            raise VdxpFormatError("unexpected escape inside the base64 data")
+        full = self.pending + clean
+        usable = len(full) - len(full) % 4
+        self.pending = full[usable:]
+        try:
+            block = base64.b64decode(full[:usable], validate=True) if usable else b""
+        except ValueError as exc:
+            raise VdxpFormatError("data is not base64") from exc
+        self.out.write(block)
+        self.size += len(block)
+        self.digest.update(block)
+
+    def feed(self, chunk: bytes) -> None:
+        buf = chunk
+        while buf:
+            if self.state == "skeleton":
+                joined = self.skeleton + buf
+                at = joined.find(self.MARKER, max(0, len(self.skeleton) - len(self.MARKER)))
+                while at > 0 and joined[at - 1 : at] == b"\\":
+                    at = joined.find(self.MARKER, at + 1)
+                if at < 0:
+                    self.skeleton = joined
+                    buf = b""
+                else:
+                    end = at + len(self.MARKER)
+                    self.skeleton, buf = joined[:end], bytes(joined[end:])
+                    self.state = "colon"
+            elif self.state in ("colon", "quote"):
+                stripped = buf.lstrip()
+                if not stripped:
+                    buf = b""
+                    continue
+                want = b":" if self.state == "colon" else b'"'
+                if stripped[:1] != want:
+                    if self.state == "quote":
+                        raise VdxpFormatError('"data" is not a string')
+                    self.skeleton += buf  # "data" was not a key after all: keep scanning
+                    self.state, buf = "skeleton", b""
+                    continue
+                self.skeleton += want
+                buf = stripped[1:]
+                self.state = "quote" if self.state == "colon" else "data"
+                if self.state == "data":
+                    self.skeleton += b'"'  # the value becomes "" in the skeleton
+            elif self.state == "data":
+                q = buf.find(b'"')
+                if q < 0:
+                    self._emit(buf)
+                    buf = b""
+                else:
+                    self._emit(buf[:q])
+                    buf = buf[q + 1 :]
+                    self.state = "rest"
+            else:
+                self.skeleton += buf
+                buf = b""
+            if len(self.skeleton) > self.max_skeleton:
+                raise VdxpFormatError("answer too large besides its data")
+
+    def finish(self) -> dict[str, Any]:
+        if self.state not in ("skeleton", "rest") or self.pending or self.escape:
+            raise VdxpFormatError("the base64 data ends early or is not a multiple of 4")
+        try:
+            body = json.loads(bytes(self.skeleton))
+        except ValueError as exc:
+            raise VdxpFormatError("the answer is not JSON") from exc
+        if not isinstance(body, dict):
+            raise VdxpFormatError("the answer is not a JSON object")
+        return body
+
+
+def read_base64_answer(chunks: Iterator[bytes], out: BinaryIO) -> tuple[dict[str, Any], int, str]:
+    """A getEdoc answer streamed: ``data`` decoded into ``out``; returns (the other fields, size, SHA-256)."""
+    splitter = _AnswerSplitter(out)
+    for chunk in chunks:
+        splitter.feed(chunk)
+    return splitter.finish(), splitter.size, splitter.digest.hexdigest()
+
+
 __all__ = [
     "ACK_FINAL",
     "ACK_PROGRESS",
@@ -234,6 +338,7 @@ __all__ = [
     "ok",
     "param",
     "parse_timestamp",
+    "read_base64_answer",
     "sdk_hex",
     "sign_request",
     "signed_params",
