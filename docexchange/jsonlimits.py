@@ -17,7 +17,9 @@ from .errors import BadInput, TooLarge
 
 MAX_JSON_DEPTH = 64
 MAX_JSON_BYTES = 256 * 1024  # the node's JSON bodies are a PIN, an action, a reason: a few hundred bytes
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)  # a JSON string: its brackets do not count
+# A JSON string: its brackets do not count. Possessive, and an unterminated string runs to the end of the input,
+# so a quote starts at most one attempt: linear time (a plain `"(?:[^"\\]|\\.)*"` was quadratic on `"\"\"\"…`).
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _STEP = bytes(1 if c in b"[{" else 255 if c in b"]}" else 0 for c in range(256))  # as signed bytes: +1 / -1
 
 

@@ -109,7 +109,7 @@ def revision_ends(data: bytes, after: int) -> list[int]:
     return out
 
 
-_OBJ_DEF = re.compile(rb"\d+\s+\d+\s+obj\b")
+_OBJ_DEF = re.compile(rb"(?<!\d)\d++\s++\d++\s++obj\b")  # possessive: linear on long digit runs
 
 
 def trailing_bytes(data: bytes) -> tuple[int, bool]:
