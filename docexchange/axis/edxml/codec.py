@@ -23,6 +23,7 @@ from cryptography import x509
 from ...formats import metadata as md
 from ...formats.text import normalize_text
 from .dsig import check_signature
+from .header import HeaderError, header_from_tree
 from .model import (
     BUSINESS_DOC_TYPE,
     NAMESPACE,
@@ -896,6 +897,11 @@ def parse_package(
         _close_payloads(root)
         return _result(norm, ctx, None, [], SignatureCheck(False, False, "absent"), readable=False)
     norm["namespace"] = root.ns
+    try:
+        strict = header_from_tree(root)
+    except HeaderError as e:
+        strict = None
+        ctx.issue(e.edxml_code, e.detail_en, e.detail_vi)
     env = root.find("edXMLEnvelope")
     header = _child(env, "edXMLHeader")
     mh = _child(header, "MessageHeader")
@@ -978,7 +984,9 @@ def parse_package(
             if a.sha256
         ]
     norm["attachments"] = [_att_json(a) for a in attachments]
-    return _result(norm, ctx, message, attachments, sig, readable=True)
+    result = _result(norm, ctx, message, attachments, sig, readable=True)
+    result.header = strict
+    return result
 
 
 _SIG_VI = {"dummy": "là chữ ký giả/mẫu", "invalid": "không hợp lệ", "unverified": "chưa được kiểm tra"}
