@@ -56,15 +56,31 @@ def write_issue_xmp(writer: PdfWriter, agency: str, number: str, notation: str, 
     writer._root_object[NameObject("/Metadata")] = writer._add_object(stream)
 
 
-_XMP_VALUE = re.compile(rb"<dx:(agency|number|notation|date)>([^<]{0,200})</dx:\1>")
-
-
 def facts_from_xmp(data: bytes) -> IssueFacts | None:
+    """Our properties, as elements (as written) or as attributes (as pyHanko re-serializes the packet when it
+    signs). Parsed with defusedxml: no DTDs, no entities."""
     if XMP_NS.encode() not in data:
         return None
-    from xml.sax.saxutils import unescape
+    from xml.etree.ElementTree import ParseError
 
-    found = {m.group(1).decode(): unescape(m.group(2).decode("utf-8", "replace")) for m in _XMP_VALUE.finditer(data)}
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
+    if start < 0 or end < 0:
+        return None
+    try:
+        root = fromstring(data[start:end + len(b"</x:xmpmeta>")])
+    except (ParseError, DefusedXmlException, ValueError):
+        return None
+    found: dict[str, str] = {}
+    for el in root.iter():
+        for k in _FIELDS:
+            value = el.get(f"{{{XMP_NS}}}{k}")
+            if value is not None:
+                found.setdefault(k, value.strip())
+        if el.tag.startswith(f"{{{XMP_NS}}}") and el.tag[len(XMP_NS) + 2:] in _FIELDS:
+            found.setdefault(el.tag[len(XMP_NS) + 2:], (el.text or "").strip())
     if not found:
         return None
     return IssueFacts(found.get("number"), found.get("notation"), found.get("date"), found.get("agency"), "xmp")
@@ -97,12 +113,14 @@ def issue_facts(pdf: Path, signed_revision: int | None = None) -> IssueFacts | N
     try:
         with open(pdf, "rb") as fh:
             reader = PdfFileReader(fh, strict=False)
-            root: Any = (
-                reader.get_historical_root(signed_revision) if signed_revision is not None else reader.root
-            )
-            meta = root.get("/Metadata")
-            if meta is not None:
-                facts = facts_from_xmp(meta.get_object().data)
+            if signed_revision is None:
+                signed_revision = reader.xrefs.total_revisions - 1
+            root: Any = reader.get_historical_root(signed_revision)
+            ref = root.raw_get("/Metadata")
+            if ref is not None and hasattr(ref, "reference"):
+                # the stream as it was in that revision (a later revision may have replaced it)
+                meta = reader.get_object(ref.reference, revision=signed_revision)
+                facts = facts_from_xmp(meta.data)
                 if facts is not None:
                     return facts
     except Exception:  # noqa: BLE001 - a PDF we cannot read here has no facts; the validation engine judges it
