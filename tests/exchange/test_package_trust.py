@@ -29,9 +29,9 @@ from docexchange.exchange.service import ExchangeDeps, incoming_action, receive_
 from docexchange.models import Agency, LedgerEntry
 from docexchange.signing.engine import SignOptions
 from docexchange.signing.validation import ValidationPolicy
-from tests.conftest import free_port, make_settings, wait_http
+from tests.conftest import free_port, login, make_settings, wait_http
 from tests.hub._hubutil import ThreadHub
-from tests.web.conftest import make_pdf
+from tests.web.conftest import make_pdf, web_login
 
 BNV, NGHEAN, NGHIPHU = "000.00.00.G09", "000.00.00.H41", "000.21.31.H41"
 TODAY = date(2026, 12, 5)
@@ -47,6 +47,8 @@ class Env:
     pin: str
     creds: dict[str, tuple[str, str]]
     counter: list[int]
+    app: Any = None
+    password: str = ""
 
     def agency(self, code: str) -> Agency:
         with self.svc.db.reading() as s:
@@ -159,7 +161,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                         policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10), anchors=anchors,
                         client_factory=lambda a: HubClient(hub.url, a.hub_system_id or "", a.hub_secret or "",
                                                            retries=0))
-    yield Env(svc, hub, deps, base, svc.secrets["demo_pin"], creds, [0])
+    yield Env(svc, hub, deps, base, svc.secrets["demo_pin"], creds, [0], app, svc.secrets["demo_password"])
     hub.stop()
     server.close()
     svc.db.dispose()
@@ -285,6 +287,15 @@ def test_a_legacy_peer_may_send_unsigned_but_nothing_is_registered_automatically
     assert inc.status == "arrived"
     assert inc.trust_flags == "unsigned_package" and "Gói tin không ký" in inc.trust_note
     assert env.status_sent(inc) == [("01", NGHIPHU)]  # arrived, not registered
+    # the clerk sees it in the inbox (API and page)
+    c = env.app.test_client()
+    r = c.get(f"/api/v1/inbox/{inc.public_id}", headers=login(c, "nghean.vanthu", env.password))
+    assert r.status_code == 200 and r.get_json()["trust_flags"] == ["unsigned_package"]
+    assert "Gói tin không ký" in r.get_json()["trust_note"]
+    web = env.app.test_client()
+    web_login(web, "nghean.vanthu", env.password)
+    assert "Gói tin không ký" in web.get("/inbox").get_data(as_text=True)
+    assert "Gói tin không ký" in web.get(f"/inbox/{inc.public_id}").get_data(as_text=True)
     with env.svc.db.transaction() as s:  # the clerk registers it by hand; the register says what it was
         incoming_action(s, env.deps, inc.agency_id, inc.public_id, "register", "nghean.vanthu")
     with env.svc.db.reading() as s:
