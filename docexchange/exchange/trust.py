@@ -185,15 +185,31 @@ def _is_senders(sig: dict[str, Any], sender: str, sender_seal: str | None) -> bo
                 or (signer.get("organization_identifier") and sender in str(signer["organization_identifier"])))
 
 
-def _copy_form(pdf: Path) -> str | None:
-    """SAO Y / SAO LỤC / TRÍCH SAO when the first page says so (the copy seal's text appearance)."""
+def _copy_form(pdf: Path, fields: list[str]) -> str | None:
+    """SAO Y / SAO LỤC / TRÍCH SAO when one of the sender's seal signatures (``fields``) was made as a copy: its
+    ``/Reason`` names the form (docexchange's ``copy`` profile writes "SAO Y điện tử"), or its field is a ``Copy*``
+    field and the first page says which form."""
     try:
         from pypdf import PdfReader
 
-        text = (PdfReader(str(pdf)).pages[0].extract_text() or "").upper()
-    except Exception:  # noqa: BLE001
+        reader = PdfReader(str(pdf))
+        copy_field = False
+        all_fields = reader.get_fields() or {}
+        for f, field in all_fields.items():
+            if f not in fields:
+                continue
+            value = field.get("/V")
+            reason = str(value.get_object().get("/Reason", "")) if value is not None else ""
+            form = next((x for x in COPY_FORMS if x in reason.upper()), None)
+            if form is not None:
+                return form
+            copy_field = copy_field or f.startswith("Copy")
+        if not copy_field:
+            return None
+        text = (reader.pages[0].extract_text() or "").upper()
+    except Exception:  # noqa: BLE001 - unreadable here: not recognised as a copy (the refusal stands)
         return None
-    return next((f for f in COPY_FORMS if f in text), None)
+    return next((x for x in COPY_FORMS if x in text), None)
 
 
 def main_pdf_binding(header: PackageHeader, sender: str, sender_seal: str | None, report: dict[str, Any],
@@ -211,7 +227,7 @@ def main_pdf_binding(header: PackageHeader, sender: str, sender_seal: str | None
                         f"cơ quan gửi {sender}")
         return
     if foreign and own:
-        form = _copy_form(pdf)
+        form = _copy_form(pdf, [str(s.get("field")) for s in own])
         last_own = max(int(s.get("revision") or 0) for s in own)
         last_foreign = max(int(s.get("revision") or 0) for s in foreign)
         if form is None or last_own < last_foreign:

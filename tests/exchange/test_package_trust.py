@@ -22,8 +22,16 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from docexchange.axis.client import HubBadRequest, HubClient
-from docexchange.axis.edxml import Attachment, EdocMessage, Organ, ResponseFor, StatusMessage, build_status, \
-    parse_package, write_edoc
+from docexchange.axis.edxml import (
+    Attachment,
+    EdocMessage,
+    Organ,
+    ResponseFor,
+    StatusMessage,
+    build_status,
+    parse_package,
+    write_edoc,
+)
 from docexchange.exchange.models import IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
 from docexchange.exchange.service import ExchangeDeps, incoming_action, receive_one
 from docexchange.models import Agency, LedgerEntry
@@ -60,14 +68,20 @@ class Env:
         sid, secret = self.creds[code]
         return HubClient(self.hub.url, sid, secret, retries=0)
 
-    def sealed_pdf(self, code: str, text: str = PDF_TEXT) -> Path:
-        """A PDF carrying ``code``'s agency seal (B-T, the receiver asks the CA for revocation)."""
+    def sealed_pdf(self, code: str, text: str = PDF_TEXT, copy_of: Path | None = None) -> Path:
+        """A PDF carrying ``code``'s agency seal (B-T, the receiver asks the CA for revocation); with ``copy_of``,
+        ``code``'s SAO Y copy signature (profile ``copy``) added to that sealed PDF."""
         from docexchange.node_signing import NodeSigning
 
         self.counter[0] += 1
         src, dst = self.base / f"in{self.counter[0]}.pdf", self.base / f"sealed{self.counter[0]}.pdf"
-        src.write_bytes(make_pdf(text=text))
         ns = NodeSigning(self.svc)
+        if copy_of is not None:
+            a = self.agency(code)
+            assert a.seal_key_ref
+            ns.sign(copy_of, dst, ns.key(a.seal_key_ref, self.pin), "copy", SignOptions(text="SAO Y"), level="B-T")
+            return dst
+        src.write_bytes(make_pdf(text=text))
         a = self.agency(code)
         assert a.seal_key_ref
         ns.sign(src, dst, ns.key(a.seal_key_ref, self.pin), "attachment", SignOptions(text="12/QĐ-BNV"), level="B-T")
@@ -111,8 +125,9 @@ class Env:
         """(status code, addressee of its ResponseFor) of every status NGHEAN queued for ``inc``."""
         out = []
         with self.svc.db.reading() as s:
-            for row in s.execute(select(OutboxItem).where(OutboxItem.incoming_id == inc.id,
-                                                          OutboxItem.kind == "status").order_by(OutboxItem.id)).scalars():
+            rows = s.execute(select(OutboxItem).where(OutboxItem.incoming_id == inc.id, OutboxItem.kind == "status")
+                             .order_by(OutboxItem.id)).scalars()
+            for row in rows:
                 parsed = parse_package(self.svc.blobs.path_for(row.package_sha256))
                 assert parsed.header is not None
                 out.append((row.status_code or "", parsed.header.to_organs[0]))
@@ -321,7 +336,8 @@ def test_a_relabelled_header_is_shown_and_not_registered(env: Env) -> None:
     inc = env.incoming(doc)
     assert inc.status == "arrived"  # not registered automatically
     assert inc.trust_flags == "header_mismatch"
-    assert "số" in inc.trust_note and "ngày ban hành" in inc.trust_note and "ký hiệu" not in inc.trust_note.split(":")[0]
+    what = inc.trust_note.split(":")[0]
+    assert "(số, ngày ban hành)" in what  # the notation agrees and is not named
     assert "12/QĐ-BNV, ngày 05/12/2026" in inc.trust_note
     with env.svc.db.reading() as s:
         held = s.execute(select(LedgerEntry).where(LedgerEntry.action == "registration_held")).scalars().all()
@@ -334,3 +350,12 @@ def test_header_that_agrees_with_the_pdf_text_is_registered(env: Env) -> None:
     inc = env.incoming(doc)
     assert (inc.status, inc.trust_flags, inc.sender_code) == ("registered", "", BNV)
     assert json.loads(inc.files)[0]["indication"] == "TOTAL_PASSED"
+
+
+def test_an_agency_copy_of_another_agencys_document_is_accepted_and_labelled(env: Env) -> None:
+    copy = env.sealed_pdf(NGHIPHU, copy_of=env.sealed_pdf(BNV))  # Nghi Phú's SAO Y of Bộ Nội vụ's document
+    doc = env.client(NGHIPHU).send_edoc_bytes(env.package(NGHIPHU, copy)).doc_id
+    assert env.receive() == ["received"]
+    inc = env.incoming(doc)
+    assert (inc.status, inc.sender_code, inc.trust_flags) == ("registered", NGHIPHU, "agency_copy")
+    assert inc.trust_note == "Bản sao (SAO Y) của văn bản do Bộ Nội vụ ban hành", inc.trust_note
