@@ -359,3 +359,27 @@ def test_an_agency_copy_of_another_agencys_document_is_accepted_and_labelled(env
     inc = env.incoming(doc)
     assert (inc.status, inc.sender_code, inc.trust_flags) == ("registered", NGHIPHU, "agency_copy")
     assert inc.trust_note == "Bản sao (SAO Y) của văn bản do Bộ Nội vụ ban hành", inc.trust_note
+
+
+def test_peer_cli_sets_and_lists_the_legacy_setting_with_a_ledger_entry(env: Env) -> None:
+    from click.testing import CliRunner
+
+    from docexchange.cli import main
+    from docexchange.exchange.models import PeerSetting
+
+    st = env.svc.settings
+    cli_env = {"DOCEXCHANGE_INSTANCE_DIR": str(st.instance_dir), "DOCEXCHANGE_DATABASE_URL": st.database_url,
+               "DOCEXCHANGE_BLOB_DIR": str(st.blob_dir), "DOCEXCHANGE_CERTS_DIR": str(st.certs_dir),
+               "DOCEXCHANGE_PUBLIC_URL": st.public_url, "DOCEXCHANGE_SECRET_KEY": "test-secret"}
+    r = CliRunner().invoke(main, ["peer", "set", NGHEAN, NGHIPHU, "--accept-unsigned", "--note", "hệ thống cũ"],
+                           env=cli_env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["peer", "list"], env=cli_env)
+    assert f"{NGHEAN} <- {NGHIPHU}: accept_unsigned=True hệ thống cũ" in r.output
+    r = CliRunner().invoke(main, ["peer", "set", "000.99.99.H99", NGHIPHU, "--accept-unsigned"], env=cli_env)
+    assert r.exit_code != 0  # unknown agency: nothing written
+    with env.svc.db.reading() as s:
+        assert [(p.peer_code, p.accept_unsigned) for p in s.execute(select(PeerSetting)).scalars()] == [
+            (NGHIPHU, True)]
+        entry = s.execute(select(LedgerEntry).where(LedgerEntry.action == "peer_setting_changed")).scalars().all()[-1]
+        assert entry.object_id == NGHIPHU and entry.agency_code == NGHEAN
