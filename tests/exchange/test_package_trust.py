@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +383,34 @@ def test_peer_cli_sets_and_lists_the_legacy_setting_with_a_ledger_entry(env: Env
             (NGHIPHU, True)]
         entry = s.execute(select(LedgerEntry).where(LedgerEntry.action == "peer_setting_changed")).scalars().all()[-1]
         assert entry.object_id == NGHIPHU and entry.agency_code == NGHEAN
+
+
+def test_without_the_hub_directory_the_package_waits_and_never_passes(env: Env) -> None:
+    from dataclasses import replace
+
+    from docexchange.axis.client import HubUnavailable
+    from docexchange.exchange.models import DeferredReceipt
+
+    class NoDirectory(HubClient):
+        def get_agencies_list(self, since: Any = None) -> Any:
+            raise HubUnavailable("directory down", status=503)
+
+    deps = replace(env.deps, client_factory=lambda a: NoDirectory(env.hub.url, a.hub_system_id or "",
+                                                                  a.hub_secret or "", retries=0))
+    from docexchange.exchange.trust import SealDirectory
+
+    deps.directory = SealDirectory()  # nothing cached
+    doc = env.client(NGHIPHU).send_edoc_bytes(env.package(NGHIPHU, env.sealed_pdf(NGHIPHU))).doc_id
+    nghean = env.agency(NGHEAN)
+    client = deps.client(nghean)
+    [item] = client.get_received_edoc_list("edoc")
+    assert receive_one(deps, nghean, client, item, "test:trust") == "retry_later"
+    with env.svc.db.reading() as s:
+        row = s.execute(select(DeferredReceipt).where(DeferredReceipt.hub_doc_id == doc)).scalar_one()
+        assert "Không đọc được danh bạ trục" in row.last_reason_vi
+        assert s.execute(select(IncomingDocument).where(IncomingDocument.hub_doc_id == doc)).first() is None
+    with env.svc.db.transaction() as s:  # due again (no waiting on the clock)
+        for r in s.execute(select(DeferredReceipt).where(DeferredReceipt.hub_doc_id == doc)).scalars():
+            r.next_attempt_at = r.last_attempt_at - timedelta(hours=1)
+    assert env.receive() == ["received"]  # the directory answers again
+    assert env.incoming(doc).status == "registered"
