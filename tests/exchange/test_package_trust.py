@@ -173,7 +173,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                                                                        hub_secret=creds[NGHEAN][1]))
     anchors = svc.ca.anchors()
     deps = ExchangeDeps(db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=hub.url,
-                        policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10), anchors=anchors,
+                        policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10,
+                                                fetch_allow=svc.settings.fetch_allow_list()), anchors=anchors,
                         client_factory=lambda a: HubClient(hub.url, a.hub_system_id or "", a.hub_secret or "",
                                                            retries=0))
     yield Env(svc, hub, deps, base, svc.secrets["demo_pin"], creds, [0], app, svc.secrets["demo_password"])
