@@ -106,7 +106,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         sender = HubClient(hub.url, bnv_sid, bnv_secret, retries=0)
         anchors = svc.ca.anchors()
         deps = ExchangeDeps(db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=hub.url,
-                            policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10), anchors=anchors,
+                            policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10,
+                                                    fetch_allow=svc.settings.fetch_allow_list()), anchors=anchors,
                             client_factory=lambda a: HubClient(hub.url, a.hub_system_id or "", a.hub_secret or "",
                                                                retries=0))
         sender.send_edoc(_package(ns, bnv, pin, base, "12", "Về việc thử nghiệm sổ văn bản đến"))
