@@ -628,6 +628,11 @@ def _assess_trust(deps: ExchangeDeps, agency: Agency, client: HubClient, item: R
     seal = deps.directory.seal_of(client, sender)
     with deps.db.reading() as s:
         legacy_ok = accepts_unsigned(s, agency.id, sender)
+        if seal is None:  # a directory without certificates (the VDXP scheme): the node's own copy of it
+            from ..models import Certificate
+
+            seal = s.execute(select(Certificate.sha256).join(Agency, Agency.seal_cert_serial == Certificate.serial)
+                             .where(Agency.code == sender, Certificate.kind == "seal")).scalars().first()
     package_signature(parsed, sender, seal, legacy_ok, trust)
     if trust.reason is None and verdicts and verdicts[0].role == "main" and verdicts[0].indication == "TOTAL_PASSED":
         main_pdf_binding(parsed.header, sender, seal, verdicts[0].report, work / "f0.pdf", trust)
