@@ -46,6 +46,9 @@ class IncomingOut(Schema):
     urgency = Integer()
     verdict = String()
     reason = String()
+    trust_flags = List(String(), metadata={"description": "unsigned_package | header_mismatch | agency_copy: any of "
+                                                          "the first two blocks automatic registration"})
+    trust_note = String(metadata={"description": "what the flags mean for this document, in Vietnamese"})
     arrival_number = Integer(allow_none=True)
     received_at = DateTime()
     files = List(Nested(Schema.from_dict({"name": String(), "sha256": String(), "role": String(),
@@ -102,7 +105,8 @@ def _incoming(inc: IncomingDocument) -> dict[str, object]:
     return {"id": inc.public_id, "status": inc.status, "sender_code": inc.sender_code,
             "sender_name": inc.sender_name, "document_id": inc.edxml_document_id, "number": inc.number_notation,
             "type_name": inc.type_name, "subject": inc.subject, "urgency": inc.urgency, "verdict": inc.verdict,
-            "reason": inc.reason, "arrival_number": inc.arrival_number, "received_at": inc.received_at,
+            "reason": inc.reason, "trust_flags": [f for f in (inc.trust_flags or "").split(",") if f],
+            "trust_note": inc.trust_note or "", "arrival_number": inc.arrival_number, "received_at": inc.received_at,
             "files": json.loads(inc.files)}
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("node", "Migrate the database, create the dev PKI and the demo agencies, register them on the embedded "
                      "hub (idempotent)."),
     "ledger": ("node", "The tamper-evident audit ledger."),
+    "peer": ("peer", "Per-peer exchange settings (unsigned packages from legacy systems)."),
     "pki": ("pki", "Dev CA: anchors, certificates, revocation (CRL/OCSP reflect it at once)."),
     "serve": ("node", "Run the node (web + API + PKI endpoints), the exchange workers and, unless --no-hub, the "
                       "embedded axis hub, the last two as child processes."),

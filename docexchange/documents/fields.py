@@ -10,6 +10,7 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -252,9 +253,15 @@ def _add_issue_fields(pdf: bytes, *, font_size: float = 13) -> bytes:
 
 
 def fill_issue_fields(pdf_path: Path, out_path: Path, *, number_text: str, date_text: str,
-                      font_size: float = 13) -> None:
-    """Fill the two fields as an incremental update (earlier signatures stay valid: FORM_FILLING)."""
+                      font_size: float = 13, facts: tuple[str, str, str, date] | None = None) -> None:
+    """Fill the two fields as an incremental update (earlier signatures stay valid: FORM_FILLING). ``facts``
+    (agency code, number, notation, date of issue) go into the same revision's XMP, which the seal then signs
+    (``documents.binding``)."""
     writer = PdfWriter(str(pdf_path), incremental=True)
+    if facts is not None:
+        from .binding import write_issue_xmp
+
+        write_issue_xmp(writer, *facts)
     if True:
         found = set()
         for annot_ref in writer.pages[0].get("/Annots", []) or []:

@@ -271,7 +271,8 @@ def issue(session: Session, deps: Deps, p: Principal, public_id: str, seal_pin: 
         t = Path(tmp)
         signed = _work_file(deps.blobs, doc.signed_sha256, t, "signed.pdf")
         filled = t / "numbered.pdf"
-        fill_issue_fields(signed, filled, number_text=number_text, date_text=date_text)
+        fill_issue_fields(signed, filled, number_text=number_text, date_text=date_text,
+                          facts=(agency.code, f"{doc.number:02d}", doc.notation or "", when.date()))
         sealed = t / "sealed.pdf"
         deps.signing.seal(filled, sealed, agency=agency, pin=seal_pin)
         doc.issued_sha256, _ = deps.blobs.put_file(sealed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
@@ -79,6 +79,10 @@ class IncomingDocument(Base):
     arrival_year: Mapped[int | None] = mapped_column(Integer)
     arrival_number: Mapped[int | None] = mapped_column(Integer)
     assignee: Mapped[str] = mapped_column(String(200), default="")
+    # package trust (issue 13 §2): comma-separated flags (unsigned_package, header_mismatch, agency_copy); any
+    # flag blocks automatic registration; ``trust_note`` is the Vietnamese text shown in the inbox and register
+    trust_flags: Mapped[str] = mapped_column(String(200), default="")
+    trust_note: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -147,3 +151,21 @@ class IncomingRegisterEntry(Base):
     transfer_date: Mapped[str] = mapped_column(String(10), default="")  # (8)
     acknowledgement: Mapped[str] = mapped_column(String(200), default="")  # (9)
     notes: Mapped[str] = mapped_column(Text, default="")  # (10)
+
+
+class PeerSetting(Base):
+    """What a hosted agency accepts from one sending agency (``peer_code``). By default a package must carry an
+    XML-DSig signature that verifies with the sender's seal certificate as the hub directory publishes it;
+    ``accept_unsigned`` lets a legacy system's unsigned (or placeholder-signed) packages in, marked
+    "gói tin không ký" and never registered automatically (issue 13 §2)."""
+
+    __tablename__ = "peer_settings"
+    __table_args__ = (UniqueConstraint("agency_id", "peer_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    peer_code: Mapped[str] = mapped_column(String(35))
+    accept_unsigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -67,6 +67,16 @@ from ..pki.ca import Identity
 from ..signing.validation import ValidationPolicy, validate_pdf
 from .models import STATUS_LABELS, DeferredReceipt, IncomingDocument, IncomingRegisterEntry, OutboxItem, RecipientStatus
 from .outbox import claim, mark_failed_attempt, mark_sent
+from .trust import (
+    FLAG_LABELS,
+    DirectoryUnavailable,
+    SealDirectory,
+    Trust,
+    accepts_unsigned,
+    header_reason,
+    main_pdf_binding,
+    package_signature,
+)
 from .visibility import get_visible_incoming, incoming_in_force
 
 log = logging.getLogger("docexchange.exchange")
@@ -93,6 +103,7 @@ class ExchangeDeps:
     anchors: list[x509.Certificate] = field(default_factory=list)
     auto_register: bool = True
     client_factory: Callable[[Agency], HubClient] | None = None
+    directory: SealDirectory = field(default_factory=SealDirectory)  # seal certificates the hub publishes
 
     def client(self, agency: Agency) -> HubClient:
         if self.client_factory is not None:
@@ -589,15 +600,42 @@ def _receive_one(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
         parsed = parse_package(path, anchors=deps.anchors)
         if item.message_type == "status":
             return _record_status(deps, agency, client, item, parsed, package_sha, owner)
-        verdicts = _verify_files(deps, parsed, work) if parsed.readable else []
+        trust = Trust(header_reason(parsed, item.from_code, agency.code) if parsed.readable else None)
+        verdicts = _verify_files(deps, parsed, work) if parsed.readable and trust.reason is None else []
         if must_wait(verdicts) and not untrusted_is_final(verdicts, deferrals, waited_s):
             log.info("verification of %s indeterminate; retrying later", item.doc_id)
             return _defer(deps, agency, item, owner, _indeterminate_reason(verdicts), parsed)
+        if trust.reason is None and parsed.header is not None:
+            try:
+                _assess_trust(deps, agency, client, item, parsed, verdicts, work, trust)
+            except DirectoryUnavailable as exc:
+                return _defer(deps, agency, item, owner, DeferReason(
+                    "", "", f"Không đọc được danh bạ trục (chứng thư số con dấu của cơ quan gửi): {str(exc)[:300]}",
+                    f"The hub directory (the sender's seal certificate) could not be read: {str(exc)[:300]}"), parsed)
         for att in parsed.attachments:  # keep every received file (the clerk downloads them by hash)
             if att.stream is not None:
                 att.stream.seek(0)
                 deps.blobs.put_stream(att.stream)
-        return _record_edoc(deps, agency, client, item, parsed, verdicts, package_sha, owner)
+        return _record_edoc(deps, agency, client, item, parsed, verdicts, package_sha, owner, trust)
+
+
+def _assess_trust(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem, parsed: ParsedPackage,
+                  verdicts: list[FileVerdict], work: Path, trust: Trust) -> None:
+    """Package signature by the sender's published seal; the main PDF's seal is the sender's; the header agrees
+    with the sealed PDF (``exchange.trust``)."""
+    assert parsed.header is not None
+    sender = item.from_code
+    seal = deps.directory.seal_of(client, sender)
+    with deps.db.reading() as s:
+        legacy_ok = accepts_unsigned(s, agency.id, sender)
+        if seal is None:  # a directory without certificates (the VDXP scheme): the node's own copy of it
+            from ..models import Certificate
+
+            seal = s.execute(select(Certificate.sha256).join(Agency, Agency.seal_cert_serial == Certificate.serial)
+                             .where(Agency.code == sender, Certificate.kind == "seal")).scalars().first()
+    package_signature(parsed, sender, seal, legacy_ok, trust)
+    if trust.reason is None and verdicts and verdicts[0].role == "main" and verdicts[0].indication == "TOTAL_PASSED":
+        main_pdf_binding(parsed.header, sender, seal, verdicts[0].report, work / "f0.pdf", trust)
 
 
 def _clear_deferral(s: Session, agency_id: int, doc_id: str) -> None:
@@ -631,13 +669,18 @@ def _reject_tampered(deps: ExchangeDeps, agency: Agency, client: HubClient, item
 
 
 def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem,
-                 parsed: ParsedPackage, verdicts: list[FileVerdict], package_sha: str, owner: str) -> str:
+                 parsed: ParsedPackage, verdicts: list[FileVerdict], package_sha: str, owner: str,
+                 trust: Trust | None = None) -> str:
+    """Record one edoc. Who sent it and what it is come from the strict header and the hub-authenticated sender
+    (``item.from_code``), never from the lenient codec view (issue 13 §1)."""
+    trust = trust or Trust()
     norm = parsed.normalized
-    msg = parsed.message if isinstance(parsed.message, EdocMessage) else None
-    document_id = (msg.document_id if msg and msg.document_id else None) or item.document_id or item.doc_id
-    sender = msg.sender.organ_id if msg else item.from_code
-    business = msg.business.doc_type if msg else 0
-    reason = _rejection_reason(parsed, verdicts, agency.code)
+    header = parsed.header
+    msg = parsed.message if isinstance(parsed.message, EdocMessage) and header is not None else None
+    document_id = (header.document_id if header else None) or item.document_id or item.doc_id
+    sender = item.from_code
+    business = (header.business_doc_type or 0) if header else 0
+    reason = trust.reason or _rejection_reason(parsed, verdicts, agency.code)
     outcome = "received"
     with deps.db.transaction() as s:
         inc = IncomingDocument(
@@ -655,7 +698,8 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
             verdict=_worst([v.indication for v in verdicts]) if verdicts else "TOTAL_FAILED",
             verification=json.dumps({v.sha256: v.report for v in verdicts}, ensure_ascii=False, default=str),
             normalizations=json.dumps(norm.get("normalizations", []), ensure_ascii=False),
-            errors=json.dumps(norm.get("errors", []), ensure_ascii=False))
+            errors=json.dumps(norm.get("errors", []), ensure_ascii=False),
+            trust_flags=",".join(trust.flags)[:200], trust_note="; ".join(trust.notes))
         earlier = s.execute(select(IncomingDocument).where(
             IncomingDocument.agency_id == agency.id, IncomingDocument.sender_code == sender,
             IncomingDocument.edxml_document_id == document_id, IncomingDocument.business_doc_type == business,
@@ -697,8 +741,12 @@ def _record_edoc(deps: ExchangeDeps, agency: Agency, client: HubClient, item: Re
             queue_status(s, deps, inc, "01", "Đã đến: phần mềm quản lý văn bản đã nhận, văn thư chưa xử lý", owner)
             if business == 3 and msg is not None:
                 _apply_replacements(s, deps, agency, inc, msg, owner)
-            if deps.auto_register:
+            if deps.auto_register and not trust.blocks_auto_registration:
                 register_incoming(s, deps, inc, owner)
+            elif trust.blocks_auto_registration:
+                deps.ledger.append(s, actor=owner, agency_code=agency.code, action="registration_held",
+                                   object_type="incoming", object_id=inc.public_id, object_sha256=package_sha,
+                                   details={"flags": trust.flags, "note": inc.trust_note[:500]})
     _ack(client, item.doc_id, "done")
     return outcome
 
@@ -770,7 +818,9 @@ def register_incoming(s: Session, deps: ExchangeDeps, inc: IncomingDocument, act
         agency_id=inc.agency_id, incoming_id=inc.id, year=now.year, arrival_date=now.strftime("%Y-%m-%d %H:%M"),
         arrival_number=inc.arrival_number, author=f"{inc.sender_name} ({inc.sender_code})"[:250],
         number_notation=inc.number_notation, document_date=inc.promulgation_date or "",
-        type_and_subject=f"{inc.type_name}: {inc.subject}"[:620], notes="Văn bản điện tử qua Trục liên thông")
+        type_and_subject=f"{inc.type_name}: {inc.subject}"[:620],
+        notes="Văn bản điện tử qua Trục liên thông" + "".join(
+            f"; {FLAG_LABELS.get(f, f)}" for f in (inc.trust_flags or "").split(",") if f))
     s.add(entry)
     agency = s.get(Agency, inc.agency_id)
     deps.ledger.append(s, actor=actor, agency_code=agency.code if agency else "", action="document_registered",
@@ -782,19 +832,32 @@ def register_incoming(s: Session, deps: ExchangeDeps, inc: IncomingDocument, act
 
 def _record_status(deps: ExchangeDeps, agency: Agency, client: HubClient, item: ReceivedItem,
                    parsed: ParsedPackage, package_sha: str, owner: str) -> str:
+    header = parsed.header
+    problem = header_reason(parsed, item.from_code, agency.code) if parsed.readable else "unreadable"
+    if header is not None and problem is None and not header.is_status:
+        problem = "not a status message"
+    if problem is not None:  # a status nobody can attribute is not put on any timeline (issue 13 §1)
+        with deps.db.transaction() as s:
+            _clear_deferral(s, agency.id, item.doc_id)
+            deps.ledger.append(s, actor=owner, agency_code=agency.code, action="status_refused",
+                               object_type="edxml", object_id=item.document_id or item.doc_id,
+                               object_sha256=package_sha,
+                               details={"hub_doc_id": item.doc_id, "from": item.from_code, "reason": problem[:300]})
+        _ack(client, item.doc_id, "fail", problem[:200])
+        return "rejected"
+    assert header is not None
     msg = parsed.message if isinstance(parsed.message, StatusMessage) else None
+    answered = header.document_id
     with deps.db.transaction() as s:
-        doc = None
-        if msg is not None and msg.response_for.document_id:
-            doc = s.execute(select(Document).where(Document.agency_id == agency.id,
-                                                   Document.edxml_document_id == msg.response_for.document_id)
-                            ).scalars().first()
+        doc = s.execute(select(Document).where(Document.agency_id == agency.id,
+                                               Document.edxml_document_id == answered)).scalars().first()
+        if doc is not None and item.from_code not in json.loads(doc.recipients or "[]"):
+            doc = None  # only a recipient of the document can report on it
         when = msg.timestamp.replace(tzinfo=VN) if msg and msg.timestamp.tzinfo is None else (
             msg.timestamp if msg else None)
         row = RecipientStatus(agency_id=agency.id, document_id=doc.id if doc else None,
-                              edxml_document_id=(msg.response_for.document_id or "") if msg else item.document_id,
-                              recipient_code=msg.sender.organ_id if msg else item.from_code,
-                              status_code=msg.status_code if msg else "??",
+                              edxml_document_id=answered, recipient_code=item.from_code,
+                              status_code=(header.status_code or "??")[:2],
                               description=(msg.description or "") if msg else "unreadable status package",
                               status_time=when, hub_doc_id=item.doc_id, package_sha256=package_sha)
         s.add(row)

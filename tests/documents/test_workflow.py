@@ -259,3 +259,21 @@ def test_vietnamese_docx_becomes_a_signed_pdf_that_pdfsig_accepts(live_node: Liv
     with pikepdf.open(pdf) as p:
         meta = p.open_metadata()
         assert meta.get("pdfaid:part") == "2" and meta.get("pdfaid:conformance") == "B"
+
+
+def test_number_notation_and_date_are_in_the_xmp_the_seal_signs(issued: dict[str, object],
+                                                                 live_node: LiveNode) -> None:
+    """Issue 13 §2: the receiver reads what was issued from the revision the agency seal covers."""
+    from docexchange.documents.binding import issue_facts, mismatches
+
+    report = validate_pdf(issued["pdf"], ValidationPolicy(trust_anchors=live_node.services.ca.anchors()))  # type: ignore[attr-defined,arg-type]
+    seal = report.signatures[1]
+    assert seal.signer is not None and seal.signer.is_organization_seal and seal.revision
+    facts = issue_facts(issued["pdf"], seal.revision - 1)  # type: ignore[arg-type]
+    number, notation = str(issued["doc"]["number"]).split("/", 1)  # type: ignore[index]
+    assert facts is not None and facts.source == "xmp"
+    assert (facts.agency, facts.number, facts.notation) == ("000.00.00.G09", number, notation)
+    assert facts.date and mismatches(facts, number, notation, facts.date) == []
+    assert mismatches(facts, "99", notation, facts.date) == ["number"]
+    before = issue_facts(issued["pdf"], 0)  # the draft the person signed carries no issue facts of its own
+    assert before is None or before.source == "text"

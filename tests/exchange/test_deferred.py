@@ -26,6 +26,7 @@ from docexchange.models import Agency, LedgerEntry
 from docexchange.signing.engine import SignOptions
 from docexchange.signing.validation import ValidationPolicy
 from tests.conftest import free_port, login, make_settings, wait_http
+from tests.exchange.test_package_trust import seal_pem
 from tests.hub._hubutil import ThreadHub
 from tests.web.conftest import make_pdf, web_login
 
@@ -68,6 +69,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     init_node(svc, demo=True)
     _, bnv_sid, bnv_secret = hub.agency(BNV)
     _, ng_sid, ng_secret = hub.agency(NGHEAN)
+    hub.service.register_agency(BNV, "Bộ Nội vụ", seal_cert_pem=seal_pem(svc, BNV))  # the directory's seal
     with svc.db.transaction() as s:
         s.execute(update(Agency).values(hub_system_id=None, hub_secret=None))
         s.execute(update(Agency).where(Agency.code == NGHEAN).values(hub_system_id=ng_sid, hub_secret=ng_secret))

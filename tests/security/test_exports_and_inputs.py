@@ -34,6 +34,7 @@ from docexchange.models import Agency
 from docexchange.signing.engine import SignOptions
 from docexchange.signing.validation import ValidationPolicy
 from tests.conftest import free_port, login, make_settings, wait_http
+from tests.exchange.test_package_trust import seal_pem
 from tests.hub._hubutil import ThreadHub
 from tests.web.conftest import make_pdf, token_of, web_login
 
@@ -87,6 +88,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     init_node(svc, demo=True)
     _, bnv_sid, bnv_secret = hub.agency(BNV)
     _, ng_sid, ng_secret = hub.agency(NGHEAN)
+    hub.service.register_agency(BNV, f"Cơ quan {BNV}", seal_cert_pem=seal_pem(svc, BNV))  # package signatures check
     with svc.db.transaction() as s:
         s.execute(update(Agency).values(hub_system_id=None, hub_secret=None))
         s.execute(update(Agency).where(Agency.code == NGHEAN).values(hub_system_id=ng_sid, hub_secret=ng_secret))
@@ -104,7 +106,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         sender = HubClient(hub.url, bnv_sid, bnv_secret, retries=0)
         anchors = svc.ca.anchors()
         deps = ExchangeDeps(db=svc.db, blobs=svc.blobs, ledger=svc.ledger, hub_url=hub.url,
-                            policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10), anchors=anchors,
+                            policy=ValidationPolicy(trust_anchors=anchors, fetch_timeout_s=10,
+                                                    fetch_allow=svc.settings.fetch_allow_list()), anchors=anchors,
                             client_factory=lambda a: HubClient(hub.url, a.hub_system_id or "", a.hub_secret or "",
                                                                retries=0))
         sender.send_edoc(_package(ns, bnv, pin, base, "12", "Về việc thử nghiệm sổ văn bản đến"))

@@ -207,6 +207,9 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
     init_node(svc, demo=True)
     _, bnv_sid, bnv_secret = hub.agency(BNV)
     _, ng_sid, ng_secret = hub.agency(NGHEAN)
+    from tests.exchange.test_package_trust import seal_pem
+
+    hub.service.register_agency(BNV, f"Cơ quan {BNV}", seal_cert_pem=seal_pem(svc, BNV))  # package signatures check
     with svc.db.transaction() as s:
         s.execute(update(Agency).values(hub_system_id=None, hub_secret=None))
         s.execute(update(Agency).where(Agency.code == NGHEAN).values(hub_system_id=ng_sid, hub_secret=ng_secret))

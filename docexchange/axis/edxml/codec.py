@@ -23,6 +23,7 @@ from cryptography import x509
 from ...formats import metadata as md
 from ...formats.text import normalize_text
 from .dsig import check_signature
+from .header import HeaderError, header_from_tree
 from .model import (
     BUSINESS_DOC_TYPE,
     NAMESPACE,
@@ -896,11 +897,17 @@ def parse_package(
         _close_payloads(root)
         return _result(norm, ctx, None, [], SignatureCheck(False, False, "absent"), readable=False)
     norm["namespace"] = root.ns
+    try:
+        strict = header_from_tree(root)
+    except HeaderError as e:
+        strict = None
+        ctx.issue(e.edxml_code, e.detail_en, e.detail_vi)
     env = root.find("edXMLEnvelope")
     header = _child(env, "edXMLHeader")
     mh = _child(header, "MessageHeader")
     if mh is None:
-        ctx.issue("N.MessageHeader", "MessageHeader is missing", "thiếu MessageHeader")
+        if not any(i.code == "N.MessageHeader" for i in ctx.issues):  # the strict reader may have said so
+            ctx.issue("N.MessageHeader", "MessageHeader is missing", "thiếu MessageHeader")
         _close_payloads(root)
         return _result(norm, ctx, None, [], SignatureCheck(False, False, "absent"), readable=True)
     kind = "status" if mh.find("StatusCode") is not None else "edoc"
@@ -978,7 +985,9 @@ def parse_package(
             if a.sha256
         ]
     norm["attachments"] = [_att_json(a) for a in attachments]
-    return _result(norm, ctx, message, attachments, sig, readable=True)
+    result = _result(norm, ctx, message, attachments, sig, readable=True)
+    result.header = strict
+    return result
 
 
 _SIG_VI = {"dummy": "là chữ ký giả/mẫu", "invalid": "không hợp lệ", "unverified": "chưa được kiểm tra"}

@@ -224,6 +224,7 @@ class ParsedPackage:
     signature: SignatureCheck
     issues: list[Issue]
     readable: bool  # False when the bytes are not a parseable edXML document at all
+    header: Any = None  # header.PackageHeader from the one strict reader; None when it refused the header
 
     @property
     def errors(self) -> list[Issue]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 17:05:14.543777
+Create Date: 2026-12-04 18:19:59.342124
 """
 from alembic import op
 import sqlalchemy as sa
@@ -187,6 +187,8 @@ def upgrade() -> None:
     sa.Column('arrival_year', sa.Integer(), nullable=True),
     sa.Column('arrival_number', sa.Integer(), nullable=True),
     sa.Column('assignee', sa.String(length=200), nullable=False),
+    sa.Column('trust_flags', sa.String(length=200), nullable=False),
+    sa.Column('trust_note', sa.Text(), nullable=False),
     sa.Column('received_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incoming_documents_agency_id_agencies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incoming_documents')),
@@ -206,6 +208,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_number_counters_agency_id_agencies')),
     sa.PrimaryKeyConstraint('agency_id', 'year', 'series', name=op.f('pk_number_counters'))
     )
+    op.create_table('peer_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('peer_code', sa.String(length=35), nullable=False),
+    sa.Column('accept_unsigned', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.String(length=300), nullable=False),
+    sa.Column('updated_by', sa.String(length=100), nullable=False),
+    sa.Column('updated_at', docexchange.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_peer_settings_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_peer_settings')),
+    sa.UniqueConstraint('agency_id', 'peer_code', name=op.f('uq_peer_settings_agency_id'))
+    )
+    with op.batch_alter_table('peer_settings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_peer_settings_agency_id'), ['agency_id'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
@@ -563,6 +580,10 @@ def downgrade() -> None:
     op.drop_table('certified_copies')
     op.drop_table('api_tokens')
     op.drop_table('users')
+    with op.batch_alter_table('peer_settings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_peer_settings_agency_id'))
+
+    op.drop_table('peer_settings')
     op.drop_table('number_counters')
     with op.batch_alter_table('incoming_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incoming_documents_status'))

@@ -333,7 +333,8 @@ def _signer(cert: ax509.Certificate) -> SignerInfo:
         is_org = True
     return SignerInfo(common_name=cn, organization=org, subject=cert.subject.human_friendly,
                       issuer=cert.issuer.human_friendly, serial=format(cert.serial_number, "x"),
-                      is_organization_seal=is_org, certificate_sha256=hashlib.sha256(cert.dump()).hexdigest())
+                      is_organization_seal=is_org, certificate_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+                      organization_identifier=str(subj.get("organization_identifier", "")))
 
 
 def _coverage(level: Any) -> str | None:

@@ -49,6 +49,7 @@ class SignerInfo:
     serial: str = ""
     is_organization_seal: bool = False
     certificate_sha256: str = ""
+    organization_identifier: str = ""  # subject 2.5.4.97 (e.g. the agency code), when the CA puts it there
 
 
 @dataclass
