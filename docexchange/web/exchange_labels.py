@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from ..exchange.models import STATUS_LABELS as EDXML_STATUS
+from ..signing.validation import wording
 from . import i18n
 
 VERDICT_LABELS = {"TOTAL_PASSED": _l("Valid"), "TOTAL_FAILED": _l("Invalid"),
@@ -36,8 +37,17 @@ def edxml_status(code: str) -> str:
     return vi if i18n.current_lang() == "vi" else en
 
 
+def words_text(t: wording.Text | None) -> str:
+    """A :class:`~docexchange.signing.validation.wording.Text` in the current language."""
+    if t is None:
+        return ""
+    return t.vi if i18n.current_lang() == "vi" else t.en
+
+
 def message_text(msg: dict[str, Any]) -> str:
-    return str(msg.get("vi") if i18n.current_lang() == "vi" else msg.get("en") or msg.get("vi") or "")
+    """A report message in the current language, without the validator's internal object dumps."""
+    t = wording.message_words(msg)
+    return t.vi if i18n.current_lang() == "vi" else (t.en or t.vi)
 
 
 def revision_end(sig: dict[str, Any]) -> int | None:
@@ -55,4 +65,7 @@ def init_app(app: Any) -> None:
                                  CHANGE_LABELS=CHANGE_LABELS, MODIFICATION_LABELS=MODIFICATION_LABELS)
     app.jinja_env.filters["edxml_status"] = edxml_status
     app.jinja_env.filters["message_text"] = message_text
+    app.jinja_env.filters["words"] = words_text
+    app.jinja_env.filters["report_time"] = wording.vn_time
+    app.jinja_env.globals.update(report_words=wording.report_words, signature_words=wording.signature_words)
     app.jinja_env.filters["revision_end"] = revision_end

@@ -58,3 +58,27 @@ def mark_box(png: Path, target: Path, box: tuple[float, float, float, float], pa
     img.save(tmp, format="PNG")
     os.replace(tmp, target)
     return target
+
+
+def outline_changes(signed_png: Path, final_png: Path, target: Path) -> Path:
+    """A copy of ``final_png`` with a red frame around the region that differs from ``signed_png`` (the bounding
+    box of the changed pixels, a few pixels wider); unchanged pages are copied as they are."""
+    if target.is_file():
+        return target
+    from PIL import Image, ImageChops, ImageDraw
+
+    with Image.open(signed_png) as a, Image.open(final_png) as b:
+        before, after = a.convert("RGB"), b.convert("RGB")
+    if before.size != after.size:
+        before = before.resize(after.size)
+    box = ImageChops.difference(before, after).convert("L").point(lambda v: 255 if v > 24 else 0).getbbox()
+    if box is not None:
+        pad = 4
+        x1, y1, x2, y2 = box
+        ImageDraw.Draw(after).rectangle((max(0, x1 - pad), max(0, y1 - pad), min(after.width - 1, x2 + pad),
+                                         min(after.height - 1, y2 + pad)), outline=(210, 20, 20), width=3)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.png")
+    after.save(tmp, format="PNG")
+    os.replace(tmp, target)
+    return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 from pathlib import Path
@@ -121,7 +122,17 @@ def test_report_pdf_is_vietnamese_text(live_node: LiveNode, signed: bytes, tmp_p
     out.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ" in text and "KHÔNG HỢP LỆ" in text
-    assert "page_added" in text and "Văn phòng Thử Nghiệm" in text and report.file.sha256 in text
+    assert "Thêm trang" in text and "Văn phòng Thử Nghiệm" in text and report.file.sha256 in text
+    flat = " ".join(text.split())
+    # words a person reads: no internal object names, no raw distinguished names, no enum names as prose
+    for internal in ("Reference(", "AbsoluteContext", "Integrity: True", "FORM_FILLING", "page_added",
+                     "Common Name:", "Organization:", "modifications:"):
+        assert internal not in flat, internal
+    # the lead sentence, in words; dates as dd/mm/yyyy HH:MM (GMT+7)
+    assert "Văn bản đã bị thay đổi sau khi ký." in flat
+    assert re.search(r"Chữ ký của [^.]+ không hợp lệ\.", flat)
+    assert re.search(r"\b\d{2}/\d{2}/\d{4} \d{2}:\d{2} \(GMT\+7\)", flat)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", flat)
 
 
 # ---- properties: arbitrary bytes never make the engine raise --------------------------------------------------

@@ -2,6 +2,8 @@
 
 ``validate_pdf(source, policy) -> VerificationReport``; ``report.to_json()`` is the interfaces.md report v1."""
 
+from typing import Any
+
 from .engine import validate_pdf
 from .policy import ValidationPolicy, load_certs
 from .report import (
@@ -19,7 +21,8 @@ __all__ = ["validate_pdf", "ValidationPolicy", "load_certs", "VerificationReport
            "Message", "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE", "NO_SIGNATURE", "render_report_pdf"]
 
 
-def render_report_pdf(report: VerificationReport) -> bytes:
+def render_report_pdf(report: VerificationReport, images: Any = None) -> bytes:
+    """The readable report PDF; ``images``: optional ``pdf_report.PageImages`` of the changed pages."""
     from .pdf_report import render_report_pdf as _render
 
-    return _render(report)
+    return _render(report, images)

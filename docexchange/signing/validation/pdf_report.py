@@ -1,17 +1,32 @@
-"""The verification report as a human-readable PDF (Vietnamese with English). Sealing is left to the caller."""
+"""The verification report as a document an inspector files (Vietnamese, with English in smaller type): the lead
+sentence, each signature in words, each change with the page images (as signed / now), then the evidence (hashes,
+policy, trust anchors, ETSI codes). Words come from :mod:`.wording`, shared with the web page. Sealing is left to
+the caller, and so is rendering page images (``images``: PNG bytes per signature index)."""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
 
 from .report import VerificationReport
+from .wording import Text, message_words, report_words, vn_time
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation")]
 NOTO = Path("/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf")
-VERDICT_VI = {"TOTAL_PASSED": "HỢP LỆ", "TOTAL_FAILED": "KHÔNG HỢP LỆ", "INDETERMINATE": "CHƯA XÁC ĐỊNH",
-              "NO_SIGNATURE": "KHÔNG CÓ CHỮ KÝ"}
+BODY = 11.5
+
+
+@dataclass(frozen=True)
+class PageImages:
+    """One changed page of one signature: as signed, and in the final file (changed region outlined)."""
+
+    signature: int  # index in report.signatures
+    page: int
+    signed_png: bytes
+    final_png: bytes
 
 
 def _font(pdf: FPDF) -> None:
@@ -25,60 +40,117 @@ def _font(pdf: FPDF) -> None:
     pdf.add_font("Serif", "B", str(NOTO))
 
 
-def render_report_pdf(report: VerificationReport) -> bytes:
-    """One A4 document: file identity, overall verdict, then one section per signature."""
+def render_report_pdf(report: VerificationReport, images: list[PageImages] | None = None) -> bytes:
+    """One A4 document: summary, each signature, each change with page images, the evidence."""
+    d = report.to_dict()
+    words = report_words(d)
     pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(20, 18, 20)
     _font(pdf)
     pdf.add_page()
     pdf.set_title("Báo cáo kiểm tra chữ ký số / Signature verification report")
     w = pdf.epw
 
-    def line(text: str, size: float = 10, bold: bool = False) -> None:
+    def line(text: str, size: float = BODY, bold: bool = False, gap: float = 0.5) -> None:
         pdf.set_font("Serif", "B" if bold else "", size)
         pdf.multi_cell(w, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
 
-    line("BÁO CÁO KIỂM TRA CHỮ KÝ SỐ", 15, True)
+    def pair(label: Text, value: str, size: float = BODY) -> None:
+        line(f"{label.vi} ({label.en}): {value}", size)
+
+    def words_of(t: Text, size: float = BODY, bold: bool = False) -> None:
+        line(t.vi, size, bold)
+        if t.en != t.vi:
+            line(t.en, size - 2)
+
+    line("BÁO CÁO KIỂM TRA CHỮ KÝ SỐ", 16, True)
     line("Signature verification report", 11)
-    pdf.ln(3)
-    f = report.file
-    line(f"Tệp / File: {f.name}")
-    line(f"SHA-256: {f.sha256}", 9)
-    line(f"Kích thước / Size: {f.size} byte; số trang / pages: {f.pages}; số lần cập nhật / revisions: {f.revisions}")
-    line(f"Thời điểm kiểm tra / Validation time: {report.validation_time}")
-    line(f"Chính sách / Policy: {report.policy.id} v{report.policy.version}; "
-         f"{'ngoại tuyến / offline' if report.policy.offline else 'trực tuyến / online'}")
-    for a in report.policy.trust_anchors:
-        line(f"Gốc tin cậy / Trust anchor: {a}", 8)
     pdf.ln(2)
-    sub = f" ({report.subindication})" if report.subindication else ""
-    line(f"KẾT LUẬN: {VERDICT_VI.get(report.indication, report.indication)} / Result: {report.indication}{sub}",
-         12, True)
+    pair(Text("Tệp", "File"), report.file.name)
+    pair(Text("Thời điểm kiểm tra", "Checked at"), words.validated_at)
+    pdf.ln(3)
+
+    line("1. Kết luận / Summary", 13, True)
+    line(f"Kết quả: {words.verdict.vi.upper()} (Result: {words.verdict.en})", 13, True)
+    words_of(words.lead, 12)
+    line(f"Mã ETSI EN 319 102-1 (ETSI indication): {words.etsi}", 9)
     for m in report.messages:
-        line(f"• {m.vi} / {m.en}", 9)
-    for i, s in enumerate(report.signatures, 1):
-        pdf.ln(3)
-        kind = ("Dấu thời gian tài liệu / Document time-stamp" if s.kind == "document_timestamp"
-                else "Chữ ký / Signature")
-        line(f"{i}. {kind}: {s.field} (revision {s.revision}, level {s.level})", 11, True)
+        t = message_words(m)
+        line(f"• {t.vi}", BODY)
+        line(f"  {t.en}", 9)
+    pdf.ln(2)
+
+    line("2. Các chữ ký / Signatures", 13, True)
+    if not words.signatures:
+        line("Tệp không có chữ ký số. / The file has no digital signature.")
+    by_sig: dict[int, list[PageImages]] = {}
+    for im in images or []:
+        by_sig.setdefault(im.signature, []).append(im)
+    for i, (sw, s) in enumerate(zip(words.signatures, report.signatures, strict=True)):
+        pdf.ln(2)
+        line(f"2.{i + 1}. {sw.title.vi}", 12, True)
+        words_of(sw.sentence)
         if s.signer:
-            seal = "con dấu cơ quan / organization seal" if s.signer.is_organization_seal else "cá nhân / person"
-            line(f"Người ký / Signer: {s.signer.common_name} — {s.signer.organization} ({seal})")
-            line(f"Cấp bởi / Issuer: {s.signer.issuer}; serial {s.signer.serial}", 9)
-        if s.chain:
-            line("Chuỗi chứng thư / Chain: " + " → ".join(s.chain), 9)
-        line(f"Thời điểm ký / Signing time: {s.signing_time or '—'}"
-             + (f"; dấu thời gian / time-stamp: {s.timestamp.time} ({s.timestamp.tsa}, "
-                f"{'hợp lệ / valid' if s.timestamp.valid else 'không hợp lệ / invalid'})" if s.timestamp else ""))
-        line(f"Toàn vẹn / Integrity: {s.integrity}; phạm vi / coverage: {s.coverage}; "
-             f"thay đổi sau khi ký / modifications: {s.modifications}")
-        sub = f" / {s.subindication}" if s.subindication else ""
-        line(f"Kết quả / Result: {VERDICT_VI.get(s.indication, s.indication)} — {s.indication}{sub}", 10, True)
-        for c in s.changes:
-            line("  - " + ", ".join(f"{k}: {v}" for k, v in c.items()), 9)
-        for v in s.visual_changes:
-            line(f"  - Thay đổi hiển thị trang {v['page']} / visual change on page {v['page']}: "
-                 f"{v['changed_ratio']:.3%}", 9)
+            pair(Text("Người ký", "Signer"), sw.signer
+                 + (" — con dấu cơ quan (organisation seal)" if s.signer.is_organization_seal else ""))
+            pair(Text("Chứng thư do", "Certificate issued by"), sw.issuer)
+        if sw.signing_time:
+            pair(Text("Thời điểm ký", "Signed at"), sw.signing_time)
+        if s.timestamp:
+            valid = "hợp lệ (valid)" if s.timestamp.valid else "không hợp lệ (not valid)"
+            pair(Text("Dấu thời gian", "Time-stamp"), f"{vn_time(s.timestamp.time) or '—'}, {valid}")
+        pair(Text("Toàn vẹn", "Integrity"), f"{sw.integrity.vi} ({sw.integrity.en})")
+        if sw.modifications:
+            pair(Text("Sau khi ký", "After signing"), f"{sw.modifications.vi} ({sw.modifications.en})")
+        pair(Text("Kết quả", "Result"), f"{sw.verdict.vi} ({sw.verdict.en})")
         for m in s.messages:
-            line(f"  • {m.vi} / {m.en}", 9)
+            t = message_words(m)
+            line(f"• {t.vi}", BODY)
+            line(f"  {t.en}", 9)
+        if sw.changes:
+            line("Các thay đổi sau khi ký / Changes after signing:", BODY, True)
+            for c in sw.changes:
+                line(f"– {c.vi}", BODY)
+                line(f"  {c.en}", 9)
+        for im in by_sig.get(i, []):
+            _images(pdf, im)
+        line(f"Mã ETSI: {sw.etsi}; mức chữ ký (level): {s.level}; trường (field): {s.field}", 9)
+
+    pdf.ln(3)
+    line("3. Bằng chứng / Evidence", 13, True)
+    f = report.file
+    line(f"SHA-256: {f.sha256}", 9)
+    line(f"Kích thước (size): {f.size} byte; số trang (pages): {f.pages}; số lần cập nhật (revisions): "
+         f"{f.revisions}", 10)
+    line(f"Chính sách kiểm tra (policy): {report.policy.id} phiên bản {report.policy.version}; "
+         f"{'ngoại tuyến (offline)' if report.policy.offline else 'trực tuyến (online)'}", 10)
+    for a in report.policy.trust_anchors:
+        line(f"Gốc tin cậy (trust anchor): {a}", 9)
+    for i, s in enumerate(report.signatures, 1):
+        if s.chain:
+            line(f"Chuỗi chứng thư của chữ ký {i} (certificate chain): " + " → ".join(s.chain), 9)
     return bytes(pdf.output())
+
+
+def _images(pdf: FPDF, im: PageImages) -> None:
+    """Two page images side by side with captions; a new page when they do not fit."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(im.final_png)) as probe:
+        ratio = probe.height / max(1, probe.width)
+    col = (pdf.epw - 6) / 2
+    height = col * ratio
+    if pdf.get_y() + height + 12 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    y = pdf.get_y() + 1
+    x0 = pdf.l_margin
+    pdf.set_font("Serif", "", 9.5)
+    pdf.set_xy(x0, y)
+    pdf.cell(col, 5, f"Trang {im.page} khi ký (as signed)")
+    pdf.set_xy(x0 + col + 6, y)
+    pdf.cell(col, 5, f"Trang {im.page} hiện nay, vùng đổi khoanh đỏ (now, changes outlined)")
+    pdf.image(io.BytesIO(im.signed_png), x=x0, y=y + 6, w=col)
+    pdf.image(io.BytesIO(im.final_png), x=x0 + col + 6, y=y + 6, w=col)
+    pdf.set_y(y + 6 + height + 3)

@@ -23,11 +23,13 @@ from ...ledger import verify_ledger
 from ...models import Agency, LedgerEntry
 from ...pki.responders import token_time_if_valid
 from ...signing.validation import ValidationPolicy, VerificationReport, render_report_pdf, validate_pdf
+from ...signing.validation.pdf_report import PageImages
+from ...signing.validation.wording import signature_words
 from .. import exchange_labels
 from ..common import flash_error, page, services, signed_in, web_blueprint
 from ..exchange_labels import revision_end
 from ..nav import NavItem
-from ..preview import PreviewError, page_png
+from ..preview import PreviewError, outline_changes, page_png
 
 bp = web_blueprint("web_audit", __name__)
 bp.record_once(lambda state: exchange_labels.init_app(state.app))
@@ -70,17 +72,18 @@ def _verified_sha(sha: str) -> str:
     return sha
 
 
-def _compare(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """For each signature with visual changes or covered content: its signed revision (end offset) and the
-    changed pages."""
+def _compare(report: dict[str, Any], with_index: bool = False) -> list[dict[str, Any]]:
+    """For each signature with visual changes or covered content: its signed revision (end offset), the
+    changed pages, the signer in words."""
     out = []
-    for sig in report.get("signatures", []):
+    for i, sig in enumerate(report.get("signatures", [])):
         end = revision_end(sig)
         pages = [int(v["page"]) for v in sig.get("visual_changes") or [] if "page" in v]
         pages += [int(c["page"]) for c in sig.get("changes") or []
                   if c.get("what") == "content_covered" and "page" in c and int(c["page"]) not in pages]
         if pages and end:
-            out.append({"field": sig.get("field"), "end": end, "pages": pages[:10]})
+            out.append({"field": sig.get("field"), "end": end, "index": i, "who": signature_words(sig).signer,
+                        "pages": pages[:10]})
     return out
 
 
@@ -125,23 +128,59 @@ def page_image(sha: str, page_no: int) -> Response:
     if not 1 <= page_no <= MAX_PAGES:
         abort(404)
     svc = services()
-    target = sha
     upto = request.args.get("upto", "")
-    if upto:
-        if not upto.isdigit():
-            abort(404)
-        data = svc.blobs.get_bytes(sha)
-        end = int(upto)
-        if not 0 < end <= len(data) or not EOF_RE.search(data[max(0, end - 40):end]):
-            abort(404)
-        target = svc.blobs.put_bytes(data[:end])
+    against = request.args.get("against", "")
     try:
-        png = page_png(svc.blobs.path_for(target), target, page_no, svc.settings.instance_dir / "cache" / "previews")
+        if against:  # the final page with the region that differs from the signed revision outlined
+            png = _outlined(sha, page_no, _revision_sha(sha, against))
+        else:
+            target = _revision_sha(sha, upto) if upto else sha
+            png = page_png(svc.blobs.path_for(target), target, page_no, _cache())
     except PreviewError:
         abort(404)
     resp = send_file(png, mimetype="image/png", max_age=3600)
     resp.headers["Cache-Control"] = "private, max-age=3600"
     return resp
+
+
+def _cache() -> Path:
+    return services().settings.instance_dir / "cache" / "previews"
+
+
+def _revision_sha(sha: str, upto: str) -> str:
+    """The stored blob of the file's first ``upto`` bytes, accepted only where a revision ends (``%%EOF``)."""
+    svc = services()
+    if not upto.isdigit():
+        abort(404)
+    data = svc.blobs.get_bytes(sha)
+    end = int(upto)
+    if not 0 < end <= len(data) or not EOF_RE.search(data[max(0, end - 40):end]):
+        abort(404)
+    return svc.blobs.put_bytes(data[:end])
+
+
+def _outlined(sha: str, page_no: int, signed_sha: str) -> Path:
+    svc = services()
+    signed = page_png(svc.blobs.path_for(signed_sha), signed_sha, page_no, _cache())
+    final = page_png(svc.blobs.path_for(sha), sha, page_no, _cache())
+    return outline_changes(signed, final, _cache() / sha[:2] / f"{sha}-p{page_no}-vs-{signed_sha[:16]}.png")
+
+
+def _report_images(sha: str, report: VerificationReport) -> list[PageImages]:
+    """Page images of every visually changed page (as signed, now with the change outlined) for the PDF."""
+    out: list[PageImages] = []
+    for i, c in enumerate(_compare(report.to_dict(), with_index=True)):
+        for n in c["pages"][:4]:
+            try:
+                signed_sha = _revision_sha(sha, str(c["end"]))
+                signed = page_png(services().blobs.path_for(signed_sha), signed_sha, n, _cache())
+                out.append(PageImages(signature=c["index"], page=n, signed_png=signed.read_bytes(),
+                                      final_png=_outlined(sha, n, signed_sha).read_bytes()))
+            except PreviewError:
+                continue
+        if i >= 4:
+            break
+    return out
 
 
 @bp.post("/audit/verify/<sha>/report.pdf")
@@ -168,7 +207,7 @@ def sealed_report(sha: str) -> Response:
         report = validate_pdf(svc.blobs.path_for(sha), _policy(), name=request.form.get("name", "")[:200] or sha)
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "report.pdf", Path(tmp) / "sealed.pdf"
-            src.write_bytes(render_report_pdf(report))
+            src.write_bytes(render_report_pdf(report, _report_images(sha, report)))
             with pin_guard(svc.db, svc.ledger, p, PinPolicy.from_settings(svc.settings), act="sealed_report",
                            keys=("seal",)):
                 node_signing(svc).attachment(src, dst, agency=agency, pin=pin,
