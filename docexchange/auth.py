@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,9 +135,22 @@ def _login_counters(policy: LoginPolicy, username: str, address: str) -> list[tu
             ("login_name", name, policy.name_free)]
 
 
+def duration_words(seconds: int) -> tuple[str, str]:
+    """A wait in words (Vietnamese, English): "45 giây" / "45 seconds", "15 phút" / "15 minutes", rounded up."""
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        return f"{seconds} giây", f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    if minutes < 120:
+        return f"{minutes} phút", f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = (minutes + 59) // 60
+    return f"{hours} giờ", f"{hours} hours"
+
+
 def _throttled(wait: int) -> LoginThrottled:
-    return LoginThrottled(f"too many failed logins; try again in {wait} seconds",
-                          f"đăng nhập sai quá nhiều lần; vui lòng thử lại sau {wait} giây",
+    vi, en = duration_words(wait)
+    return LoginThrottled(f"Too many failed logins; try again in {en}",
+                          f"Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {vi}",
                           retry_after_seconds=wait)
 
 
@@ -174,6 +187,8 @@ def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, 
         assert user_id is not None
         return user_id
 
+    left = {"n": policy.pair_free}
+
     def count(s: Session) -> None:
         s.execute(delete(AuthCounter).where(AuthCounter.scope.in_(("login_pair", "login_addr", "login_name")),
                                             AuthCounter.last_failure_at < at - timedelta(seconds=policy.forget_after)))
@@ -181,6 +196,8 @@ def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, 
             row = _bump(s, scope, subject, at)
             delay = policy.delay(row.failures, free)
             row.blocked_until = at + timedelta(seconds=delay) if delay else None
+            if scope == "login_pair":
+                left["n"] = max(0, free - row.failures)
             if row.failures == free:
                 ledger.append(s, actor="-", action="login_throttled", object_type=scope, object_id=subject[:200],
                               details={"failures": row.failures, "delay_seconds": delay})
@@ -189,7 +206,15 @@ def authenticate(db: Database, ledger: Ledger, username: str, password: str, *, 
                           object_id=username[:200], agency_code=agency_code, details={"address": address})
 
     _retrying(db, count)
-    raise Unauthorized("wrong user name or password", "sai tên đăng nhập hoặc mật khẩu", code="bad_credentials")
+    n = left["n"]  # the same count for a known and an unknown name: it says nothing about who exists
+    if n:
+        raise Unauthorized(f"Wrong user name or password ({n} attempt{'s' if n != 1 else ''} left before logins "
+                           "from here are slowed down)",
+                           f"Sai tên đăng nhập hoặc mật khẩu (còn {n} lần thử trước khi bị tạm chặn)",
+                           code="bad_credentials", attempts_left=n)
+    raise Unauthorized("Wrong user name or password; further attempts from here are slowed down",
+                       "Sai tên đăng nhập hoặc mật khẩu; các lần thử tiếp theo sẽ bị tạm chặn",
+                       code="bad_credentials", attempts_left=0)
 
 
 # ---- page sessions ----------------------------------------------------------------------------------------
@@ -346,9 +371,11 @@ class PinLocked(Forbidden):
 
 
 def _pin_locked(wait: int) -> PinLocked:
-    minutes = max(1, (wait + 59) // 60)
-    return PinLocked(f"signing is locked after repeated wrong PINs; try again in {minutes} minutes",
-                     f"đã tạm khóa ký số do nhập sai mã PIN nhiều lần; vui lòng thử lại sau {minutes} phút",
+    vi, en = duration_words(wait)
+    return PinLocked(f"Signing is locked after repeated wrong PINs; try again in {en}, or ask an administrator "
+                     "to unlock it",
+                     f"Đã tạm khóa ký số do nhập sai mã PIN nhiều lần; vui lòng thử lại sau {vi} hoặc đề nghị "
+                     "quản trị viên mở khóa",
                      attempts_left=0, retry_after_seconds=wait)
 
 
@@ -415,7 +442,8 @@ def record_wrong_pin(db: Database, ledger: Ledger, p: Principal, key_ref: str | 
         return _pin_locked(policy.lockout_seconds)
     from .signing.errors import WrongPin
 
-    return WrongPin(f"Wrong PIN: the key could not be unlocked; nothing was signed ({left} attempts left)",
+    return WrongPin(f"Wrong PIN: the key could not be unlocked; nothing was signed ({left} attempt"
+                    f"{'s' if left != 1 else ''} left)",
                     f"Sai mã PIN: không mở được khóa; chưa ký (còn {left} lần thử)", attempts_left=left)
 
 
@@ -456,3 +484,57 @@ def pin_guard(db: Database, ledger: Ledger, p: Principal, policy: PinPolicy, *, 
             key_ref = refs[0] if len(refs) == 1 else None
         raise record_wrong_pin(db, ledger, p, key_ref, policy, act=act) from exc
     _clear_pin(db, p, keys)
+
+
+# ---- administrator: see and lift lockouts ------------------------------------------------------------------
+LOCK_SCOPES = ("pin_user", "pin_key", "login_pair", "login_name", "login_addr")
+
+
+@dataclass(frozen=True)
+class Lock:
+    id: int
+    scope: str
+    subject: str
+    wait_seconds: int
+    user: User | None  # the person the lock concerns, when it names one
+
+
+def active_locks(session: Session, agency_id: int | None = None) -> list[Lock]:
+    """Counters that refuse attempts now; with ``agency_id``, only those naming that agency's people or keys."""
+    at = now()
+    rows = session.execute(select(AuthCounter).where(AuthCounter.scope.in_(LOCK_SCOPES),
+                                                     AuthCounter.blocked_until > at)
+                           .order_by(AuthCounter.blocked_until.desc())).scalars()
+    out = []
+    for r in rows:
+        user = _lock_user(session, r)
+        if agency_id is not None and (user is None or user.agency_id != agency_id):
+            continue
+        out.append(Lock(r.id, r.scope, r.subject, _blocked_for(r, at), user))
+    return out
+
+
+def _lock_user(session: Session, row: AuthCounter) -> User | None:
+    if row.scope == "pin_user" and row.subject.isdigit():
+        return session.get(User, int(row.subject))
+    if row.scope == "pin_key":
+        return session.execute(select(User).where(User.key_ref == row.subject)).scalars().first()
+    name = row.subject.rsplit("|", 1)[-1] if row.scope == "login_pair" else row.subject
+    if row.scope in ("login_pair", "login_name"):
+        return session.execute(select(User).where(func.lower(User.username) == name)).scalars().first()
+    return None
+
+
+def unlock(session: Session, ledger: Ledger, lock_id: int, *, actor: str, agency_code: str,
+           agency_id: int | None = None) -> AuthCounter:
+    """Lift one lockout (an administrator's act, in the ledger); ``agency_id`` limits it to that agency's."""
+    row = session.get(AuthCounter, lock_id)
+    user = _lock_user(session, row) if row is not None else None
+    if row is None or row.scope not in LOCK_SCOPES or (
+            agency_id is not None and (user is None or user.agency_id != agency_id)):
+        raise NotFound("lock not found", "không tìm thấy khóa")
+    ledger.append(session, actor=actor, agency_code=agency_code, action="pin_unlocked" if row.scope.startswith(
+        "pin_") else "login_unlocked", object_type=row.scope, object_id=row.subject[:200],
+        details={"user": user.username if user else None, "failures": row.failures})
+    session.delete(row)
+    return row
