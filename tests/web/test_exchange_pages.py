@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -347,25 +348,36 @@ def test_auditor_verifies_valid_tampered_and_changed_files(web_app, world: World
     page = text(ok)
     assert ok.status_code == 200 and 'data-verdict="TOTAL_PASSED"' in page and page.count('class="sigpanel') == 2
     assert "Nguyễn Văn Thắng" in page and "<dd>B-LT</dd>" in page and "không bị thu hồi" not in page
-    assert "chưa bị thu hồi" in page and "nguyên vẹn" in page and "tin cậy" in page
+    assert "Chưa bị thu hồi" in page and "Nguyên vẹn" in page and "Tin cậy" in page
+    # the page leads with one sentence in words; the ETSI code is a secondary line; dates dd/mm/yyyy (GMT+7)
+    lead = re.search(r'id="lead-sentence">(.*?)</p>', page, re.S)
+    assert lead is not None and page.index('id="lead-sentence"') < page.index("ETSI")
+    # issuance filled the number and date fields after the leader signed: intact, and the sentence says so
+    assert "Văn bản còn nguyên vẹn kể từ khi ký (có điền thêm trường biểu mẫu sau khi ký)." in lead.group(1)
+    assert re.search(r"Chữ ký của Nguyễn Văn Thắng \([^)]+\) hợp lệ tại thời điểm \d{2}/\d{2}/\d{4} \d{2}:\d{2} "
+                     r"\(GMT\+7\)\.", lead.group(1))
+    assert "Common Name:" not in page and "Organization:" not in page
     sha = hashlib.sha256(world.issued).hexdigest()
     assert _ledger(world, "verify", sha), "every verification is a ledger entry"
     bad = tamper(world.issued)
     page = text(_upload(c, bad, "sua.pdf"))
-    assert 'data-verdict="TOTAL_FAILED"' in page and "hỏng: các byte đã ký bị thay đổi" in page
+    assert 'data-verdict="TOTAL_FAILED"' in page and "Đã bị sửa: các byte đã ký không còn khớp" in page
+    assert "Văn bản đã bị sửa sau khi ký" in page
     assert _ledger(world, "verify", hashlib.sha256(bad).hexdigest())
     changed = add_visual_change(world.issued)
     page = text(_upload(c, changed, "them.pdf"))
-    assert 'data-verdict="TOTAL_FAILED"' in page and "Thay đổi sau chữ ký" in page
+    assert 'data-verdict="TOTAL_FAILED"' in page and "thay đổi sau chữ ký của" in page and "khoanh màu đỏ" in page
     assert "Trang 1 khi ký" in page and "Trang 1 trong tệp cuối" in page
     csha = hashlib.sha256(changed).hexdigest()
-    import re
-
     upto = re.search(rf"/audit/verify/{csha}/pages/1.png\?upto=(\d+)", page)
     assert upto is not None
     signed_png = c.get(f"/audit/verify/{csha}/pages/1.png?upto={upto.group(1)}")
     final_png = c.get(f"/audit/verify/{csha}/pages/1.png")
     assert signed_png.data[:4] == b"\x89PNG" and final_png.data[:4] == b"\x89PNG" and signed_png.data != final_png.data
+    outlined = c.get(f"/audit/verify/{csha}/pages/1.png?against={upto.group(1)}")
+    assert outlined.data[:4] == b"\x89PNG" and outlined.data != final_png.data  # the change is framed in red
+    assert f"pages/1.png?against={upto.group(1)}" in page
+    assert c.get(f"/audit/verify/{csha}/pages/1.png?against=1000").status_code == 404
     assert c.get(f"/audit/verify/{csha}/pages/1.png?upto=1000").status_code == 404  # not a revision boundary
     assert c.get(f"/audit/verify/{'1' * 64}/pages/1.png").status_code == 404  # never verified here
     # bad input: no file; not a PDF
@@ -396,6 +408,15 @@ def test_sealed_report_download(web_app, world: World) -> None:
     assert report.indication == "TOTAL_PASSED"
     assert [s.signer.common_name for s in report.signatures if s.signer] == ["Bộ Nội vụ"]
     assert report.signatures[0].signer.is_organization_seal  # type: ignore[union-attr]
+    # a document an inspector files: words, not internal objects; the lead sentence; dd/mm/yyyy dates
+    import subprocess
+
+    words = " ".join(subprocess.run(["pdftotext", "-", "-"], input=resp.data, capture_output=True,
+                                    check=True).stdout.decode().split())
+    for internal in ("Reference(", "AbsoluteContext", "Integrity: True", "FORM_FILLING", "Common Name:"):
+        assert internal not in words, internal
+    assert "Văn bản đã bị sửa sau khi ký" in words and "Chữ ký của Nguyễn Văn Thắng" in words
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2} \(GMT\+7\)", words) and "Bằng chứng / Evidence" in words
     entries = _ledger(world, "verify_report_sealed", sha)
     assert len(entries) == 1 and entries[0].object_sha256 == hashlib.sha256(resp.data).hexdigest()  # type: ignore[attr-defined]
     assert c.post(f"/audit/verify/{'2' * 64}/report.pdf", data={"pin": world.pin,

@@ -362,7 +362,8 @@ def test_ledger_browser_and_verify(web_app, password: str) -> None:
 
     with web_app.extensions["docexchange"].db.reading() as s:
         pages = max(1, -(-s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() // PAGE_SIZE))
-    assert 'data-action="node_initialised"' in text(c.get(f"/ledger?page={pages}"))  # the oldest entry is on the last page
+    # the oldest entry is on the last page
+    assert 'data-action="node_initialised"' in text(c.get(f"/ledger?page={pages}"))
     assert "Nhật ký kiểm toán" in page and 'id="verify-result"' not in page
     ok = text(c.get("/ledger?verify=1"))
     assert 'class="verdict ok"' in ok and "Nhật ký toàn vẹn" in ok

@@ -172,7 +172,15 @@ def _intact_sentence(sigs: list[dict[str, Any]]) -> Text:
             c.get("what") == "content_covered" for s in real for c in s.get("changes") or []):
         return Text("Văn bản đã bị thay đổi sau khi ký.", "The document was changed after signing.")
     if all(s.get("integrity") is True for s in real):
-        mods = {str(s.get("modifications")) for s in real} - {"None", "NONE", "LTA_UPDATES"}
+        sig_fields = {s.get("field") for s in sigs}
+
+        def only_later_signatures(s: dict[str, Any]) -> bool:
+            return all(c.get("what") in ("signature_added", "document_timestamp_added")
+                       or (c.get("what") in ("field_filled", "field_added") and c.get("field") in sig_fields)
+                       for c in s.get("changes") or [])
+
+        mods = {str(s.get("modifications")) for s in real if not only_later_signatures(s)} - {
+            "None", "NONE", "LTA_UPDATES"}
         if mods:
             vi = "; ".join(MODIFICATION[m][0].lower() for m in sorted(mods) if m in MODIFICATION)
             en = "; ".join(MODIFICATION[m][1].lower() for m in sorted(mods) if m in MODIFICATION)

@@ -3,7 +3,7 @@ to lift one (a ledger entry). Administrators see their agency's people; the rule
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -46,5 +46,4 @@ def unlock_one(lock_id: int) -> Response:
         flash_error(exc)
         return redirect(url_for("web_accounts.locks"))
     flash(_("The account is unlocked."), "success")
-    return redirect(url_for("web_accounts.locks", _anchor="locks", **({"lang": request.args["lang"]}
-                                                                    if "lang" in request.args else {})))
+    return redirect(url_for("web_accounts.locks"))
