@@ -166,3 +166,43 @@ def test_language_switch_and_pages_at_both_widths(browser, live_node, shots: Pat
         page.goto(base + "/documents/new")
         page.screenshot(path=str(shots / f"new-document-{name}.png"), full_page=True)
         ctx.close()
+
+
+@pytest.mark.slow
+def test_auditor_reads_the_verification_page(browser, live_node, shots: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 §3: the page leads with one sentence in words, names the signer as name (organisation), dates
+    dd/mm/yyyy HH:MM (GMT+7), the ETSI code only as a secondary line; then the changed page is outlined."""
+    from typing import Any
+
+    from tests.validation import helpers as h
+
+    svc: Any = live_node.services
+    with svc.db.transaction() as s:
+        ident = svc.ca.issue(s, kind="seal", issuer="gov-int", common_name="Văn phòng Kiểm Thử",
+                             organization="Sở Thử Nghiệm")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop; Playwright's is running here
+        signed = pool.submit(h.sign, h.make_pdf(), h.signer_for(ident.key, ident.cert, list(ident.chain))).result()
+    pdf = tmp_path / "cong-van.pdf"
+    pdf.write_bytes(h.add_page(signed))
+    ctx = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = ctx.new_page()
+    login(page, live_node.url, "kiemtoan", live_node.demo_password)
+    page.goto(f"{live_node.url}/audit/verify")
+    page.set_input_files("#verify-file", str(pdf))
+    page.get_by_role("button", name="Kiểm tra", exact=True).click()
+    page.wait_for_selector("#lead-sentence")
+    lead = page.locator("#lead-sentence").inner_text()
+    first = page.locator("#report p, #report dl").first.inner_text()
+    assert first == lead  # nothing comes before the sentence
+    assert lead.strip().lstrip("✖✔? ").startswith("Văn bản đã bị thay đổi sau khi ký.")
+    assert re.search(r"Chữ ký của Văn phòng Kiểm Thử( \([^)]*\))? không hợp lệ\.", lead), lead
+    etsi = page.locator("#lead .etsi").inner_text()
+    assert "TOTAL_FAILED" in etsi and "TOTAL_FAILED" not in lead
+    body = page.locator("#report").inner_text()
+    assert "Common Name:" not in body and "Reference(" not in body
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2} \(GMT\+7\)", body)
+    no_overflow(page)
+    page.screenshot(path=str(shots / "verify-report-390.png"), full_page=True)
+    ctx.close()
