@@ -181,7 +181,7 @@ def test_detail_shows_verdict_signatures_files_and_previews(web_app, world: Worl
     assert c.get(f"/inbox/{world.arrived}/files/{sha}/pages/99.png").status_code == 404
     refused = text(c.get(f"/inbox/{world.refused}"))
     assert 'data-verdict="TOTAL_FAILED"' in refused and "Lý do:" in refused and "Không hợp lệ" in refused
-    assert "hỏng: các byte đã ký bị thay đổi" in refused  # the integrity finding of the panel
+    assert "Đã bị sửa: các byte đã ký không còn khớp" in refused  # the integrity finding of the panel
     assert "Vào sổ (trạng thái 03)" not in refused
     for hidden in (world.recalled, world.duplicate, world.foreign, str(uuid.uuid4())):
         assert c.get(f"/inbox/{hidden}").status_code == 404, hidden

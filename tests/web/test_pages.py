@@ -230,7 +230,7 @@ def test_signer_queue_preview_and_scoping(web_app, password: str) -> None:
     signer = web_app.test_client()
     web_login(signer, SIGNER, password)
     queue = text(signer.get("/waiting"))
-    assert "Văn bản chờ ký có xem trước" in queue and "2 trang" in queue
+    assert "Văn bản chờ ký có xem trước" in queue and "Số trang: 2" in queue
     page = signer.get(url)
     assert page.status_code == 200 and "Ký văn bản này" in text(page) and 'name="pin"' in text(page)
     img = signer.get(url + "/pages/1.png")
