@@ -160,7 +160,7 @@ def test_issue_at_a_receive_at_b_timeline_and_tampered_copy(browser, axis: Axis,
         assert banner.get_attribute("data-verdict") == "TOTAL_FAILED" and "Không hợp lệ" in banner.inner_text()
         panels = page.locator("details.sigpanel")
         assert panels.count() == 2
-        assert "hỏng: các byte đã ký bị thay đổi" in panels.first.inner_text()
+        assert "Đã bị sửa: các byte đã ký không còn khớp" in panels.first.inner_text()
         page.screenshot(path=str(shots / f"e2e-verify-tampered-{name}.png"), full_page=True)
         no_overflow(page)
         ctx.close()
