@@ -17,7 +17,16 @@ from . import changes as changes_mod
 from . import decree30, visual
 from .bounded import run_analysis
 from .policy import ValidationPolicy
-from .rawchecks import Problem, check_byte_range, prescan, revision_ends, trailing_bytes
+from .rawchecks import (
+    BerError,
+    Problem,
+    check_byte_range,
+    is_der,
+    prescan,
+    revision_ends,
+    trailing_after_element,
+    trailing_bytes,
+)
 from .report import (
     INDETERMINATE,
     NO_SIGNATURE,
@@ -209,17 +218,21 @@ class _Contexts:
 
 def validate_pdf_signature(emb: Any, signer_validation_context: Any, ts_validation_context: Any,
                            skip_diff: bool = False) -> Any:
-    """pyHanko's validation with every algorithm accepted: our own policy judges algorithms afterwards, so a
-    weak digest is reported as a policy failure instead of a broken signature."""
+    """pyHanko's validation with every algorithm and every key usage accepted: our own policies judge
+    algorithms (``_crypto_policy``, ``_chain_policy``) and the signer certificate (``_signer_policy``)
+    afterwards, so a weak digest or a certificate not meant for signing is reported as a policy failure with
+    our sub-indication instead of a broken signature or pyHanko's CHAIN_CONSTRAINTS_FAILURE."""
     import asyncio
 
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
     from pyhanko_certvalidator.policy_decl import AcceptAllAlgorithms
 
     return asyncio.run(async_validate_pdf_signature(
         emb, signer_validation_context=signer_validation_context, ts_validation_context=ts_validation_context,
-        skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms())))
+        skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms()),
+        key_usage_settings=KeyUsageConstraints(key_usage=set())))
 
 
 def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = False) -> Any:
@@ -231,12 +244,66 @@ def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = 
 
 
 # ---- analysis ----------------------------------------------------------------------------------------------
-def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analysis:
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.fields import enumerate_sig_fields
-    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+_CLASSES: dict[str, Any] = {}
 
-    reader = PdfFileReader(io.BytesIO(data), strict=False)
+
+def _reader_class() -> Any:
+    """pyHanko's reader, except that a trailer ``/Encrypt null`` (or a reference to null) means "not
+    encrypted" (ISO 32000: a null value is the same as an absent entry) instead of a read error."""
+    if "reader" not in _CLASSES:
+        from pyhanko.pdf_utils import generic
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        class _Reader(PdfFileReader):  # type: ignore[misc]
+            @property
+            def encrypt_dict(self) -> Any:
+                try:
+                    raw = self.trailer.raw_get("/Encrypt")
+                except KeyError:
+                    return None
+                if isinstance(raw, generic.IndirectObject):
+                    raw = self.get_object(raw.reference, never_decrypt=True)
+                if isinstance(raw, generic.NullObject):
+                    return None
+                return super().encrypt_dict
+
+        _CLASSES["reader"] = _Reader
+    return _CLASSES["reader"]
+
+
+def _embedded_class() -> Any:
+    """pyHanko's embedded signature, except that an RFC 3161 time-stamp token (sub-filter ``/ETSI.RFC3161``,
+    encapsulated TSTInfo) stored in a ``/Type /Sig`` dictionary is a document time-stamp, as ISO 32000-2
+    §12.8.5 and ETSI EN 319 142-1 treat it, not a broken signature."""
+    if "embedded" not in _CLASSES:
+        from pyhanko.pdf_utils.generic import pdf_name
+        from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+        class _Embedded(EmbeddedPdfSignature):  # type: ignore[misc]
+            @property
+            def sig_object_type(self) -> Any:
+                declared = super().sig_object_type
+                if declared != "/DocTimeStamp" and _holds_timestamp_token(self):
+                    return pdf_name("/DocTimeStamp")
+                return declared
+
+        _CLASSES["embedded"] = _Embedded
+    return _CLASSES["embedded"]
+
+
+def _holds_timestamp_token(emb: Any) -> bool:
+    try:
+        return bool(emb.sig_object.get("/SubFilter") == "/ETSI.RFC3161"
+                    and emb.signed_data["encap_content_info"]["content_type"].native == "tst_info")
+    except Exception:
+        return False
+
+
+def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analysis:
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    reader = _reader_class()(io.BytesIO(data), strict=False)
+    EmbeddedPdfSignature = _embedded_class()  # noqa: N806
     if reader.encrypted:
         return _Analysis([], problem=Problem("ENCRYPTED", "Tệp PDF được mã hoá; không thể kiểm tra chữ ký.",
                                              "The PDF is encrypted; its signatures cannot be checked."))
@@ -286,6 +353,15 @@ class _FileState:
         self._snaps: dict[int, changes_mod.Snapshot | None] = {}
         self._final_render: list[Any] | None = None
         self.renders = visual.Renders(data, policy.time_limit_s, policy.max_render_pages)
+        self._anchor_digests: list[str] | None = None
+
+    def anchor_digests(self) -> list[str]:
+        if self._anchor_digests is None:
+            try:
+                self._anchor_digests = self.policy.anchor_digests()
+            except Exception:
+                self._anchor_digests = []
+        return self._anchor_digests
 
     def snap(self, end: int) -> changes_mod.Snapshot | None:
         if end not in self._snaps:
@@ -347,6 +423,12 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     is_ts = emb.sig_object_type == "/DocTimeStamp"
     sr = SignatureReport(field=emb.field_name or "", kind="document_timestamp" if is_ts else "signature",
                          revision=emb.signed_revision + 1, indication=TOTAL_PASSED)
+    if is_ts and emb.sig_object.get("/Type") != "/DocTimeStamp":
+        sr.add("TIMESTAMP_IN_SIGNATURE_DICTIONARY",
+               "Trường chữ ký chứa một dấu thời gian RFC 3161 (không phải chữ ký của người ký); được kiểm tra như "
+               "dấu thời gian tài liệu.",
+               "The signature field holds an RFC 3161 time-stamp token (not a signer's signature); it is checked "
+               "as a document time-stamp.")
     try:
         sr.signer = _signer(emb.signer_cert)
     except Exception:
@@ -368,6 +450,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         sr.add(p.code, p.vi, p.en, "error")
     if not brc.ok:
         sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+    _contents_padding(sr, contents)
 
     status: Any = None
     diff_error: Exception | None = None
@@ -377,7 +460,11 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         else:
             status = validate_pdf_signature(emb, signer_validation_context=ctx.now, ts_validation_context=ctx.now)
     except Exception as exc:
-        diff_error = exc
+        if not is_ts and _ades_sub(exc) == "NO_SIGNING_CERTIFICATE_FOUND":
+            status = _without_signing_certificate(emb)
+        else:
+            diff_error = exc
+    if status is None:
         try:  # retry without the difference analysis: integrity and trust still matter
             emb.diff_result = None
             if is_ts:
@@ -386,16 +473,19 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                 status = validate_pdf_signature(emb, signer_validation_context=ctx.now,
                                                 ts_validation_context=ctx.now, skip_diff=True)
         except Exception as exc2:
-            sr.integrity = False if sr.integrity is None else sr.integrity
-            sr.fail(INDETERMINATE, "FORMAT_FAILURE")
-            sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
-                   f"The validator failed on this signature; it cannot be trusted: {type(exc2).__name__}: {exc2}",
-                   "error")
-            return sr
+            if not is_ts and _ades_sub(exc2) == "NO_SIGNING_CERTIFICATE_FOUND":
+                status = _without_signing_certificate(emb)
+            else:
+                sr.integrity = False if sr.integrity is None else sr.integrity
+                sr.fail(INDETERMINATE, "FORMAT_FAILURE")
+                sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
+                       f"The validator failed on this signature; it cannot be trusted: {type(exc2).__name__}: "
+                       f"{exc2}", "error")
+                return sr
 
     ahead = _ahead_of_clock(status, emb, ctx, is_ts)
 
-    # integrity
+    # integrity: the signed bytes and the signature value; nothing else is judged when they fail (one headline)
     sr.integrity = bool(status.intact and status.valid)
     if not status.intact:
         sr.fail(TOTAL_FAILED, "HASH_FAILURE")
@@ -404,6 +494,14 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     elif not status.valid:
         sr.fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
         sr.add("SIG_CRYPTO_FAILURE", "Giá trị chữ ký không hợp lệ.", "The signature value does not verify.", "error")
+    elif not _signed_attrs_der(emb):
+        sr.integrity = False
+        sr.fail(TOTAL_FAILED, "HASH_FAILURE")
+        sr.add("SIGNED_ATTRIBUTES_NOT_DER",
+               "Các thuộc tính được ký của chữ ký (CMS) không được mã hoá DER như RFC 5652 §5.4 yêu cầu: chữ ký "
+               "chỉ khớp với một cách mã hoá khác, không khớp với bản DER của chúng.",
+               "The CMS signed attributes are not DER-encoded as RFC 5652 §5.4 requires: the signature only "
+               "verifies over another encoding, not over their DER form.", "error")
 
     # coverage and modifications
     sr.coverage = _coverage(getattr(status, "coverage", None))
@@ -449,7 +547,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     if is_ts:
         poe = status.timestamp if status.intact and status.valid and status.trusted else None
         sr.timestamp = TimestampInfo(_iso(status.timestamp), sr.signer.common_name if sr.signer else "",
-                                     bool(status.intact and status.valid and status.trusted))
+                                     bool(sr.integrity and status.trusted))
         sr.level = "B-LTA" if any(e.signed_revision > emb.signed_revision for e in state.embedded) else "unknown"
     else:
         if tsv is not None:
@@ -458,24 +556,41 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
             sr.timestamp = TimestampInfo(_iso(tsv.timestamp), str(tsa), ok)
             poe = tsv.timestamp if ok else None
             if not (tsv.intact and tsv.valid):
-                sr.fail(TOTAL_FAILED, "HASH_FAILURE")
-                sr.add("TIMESTAMP_BROKEN", "Dấu thời gian của chữ ký không hợp lệ.",
-                       "The signature time-stamp does not verify.", "error")
+                # an unsigned attribute anyone can add or replace: it proves nothing, the signature stands alone
+                sr.flag("timestamp_invalid")
+                sr.add("TIMESTAMP_INVALID",
+                       "Dấu thời gian gắn với chữ ký không hợp lệ (không khớp với giá trị chữ ký hoặc chữ ký của "
+                       "đơn vị cấp dấu thời gian sai) nên không chứng minh được thời điểm ký; chữ ký được đánh giá "
+                       "như không có dấu thời gian. Nội dung đã ký vẫn nguyên vẹn.",
+                       "The signature time-stamp is invalid (its imprint does not match the signature value, or "
+                       "the TSA's signature does not verify), so it proves nothing about the signing time; the "
+                       "signature is judged as if it had none. The signed content is intact.", "warning")
+                tsv = None
             elif not tsv.trusted and not ahead:
                 sr.add("TIMESTAMP_UNTRUSTED", "Dấu thời gian không xác thực được tới gốc tin cậy.",
                        "The signature time-stamp does not chain to a trust anchor.", "warning")
         sr.level = _level(emb, tsv, ctx, state)
-        _crypto_policy(sr, emb, policy)
-    _chain_policy(sr, status, policy, is_ts)
 
-    if ahead:
-        _clock_behind(sr, status, emb, ctx, ahead)
+    if not sr.integrity:
+        # the signed bytes do not match: trust, algorithms and revocation of a signature over other bytes are
+        # beside the point (and pyHanko does not evaluate them); the integrity failure is the one reason given
+        sr.trusted = None
+        sr.revoked = None
+    elif getattr(status, "signing_certificate_mismatch", False):
+        _signing_certificate_mismatch(sr)
     else:
-        _trust(sr, status, emb, ctx, poe, is_ts)
-    if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
-        sr.fail(INDETERMINATE, "TRY_LATER")
-        sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
-               "No embedded revocation data (offline mode).", "warning")
+        if not is_ts:
+            _crypto_policy(sr, emb, policy)
+            _signer_policy(sr, emb, policy)
+        _chain_policy(sr, status, policy, is_ts)
+        if ahead:
+            _clock_behind(sr, status, emb, ctx, ahead)
+        else:
+            _trust(sr, status, emb, ctx, poe, is_ts, state)
+        if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
+            sr.fail(INDETERMINATE, "TRY_LATER")
+            sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
+                   "No embedded revocation data (offline mode).", "warning")
     if sr.signer is not None and sr.kind == "signature":
         if sr.signer.is_organization_seal:
             sr.add("ORGANIZATION_SEAL", f"Chữ ký số của cơ quan, tổ chức: {sr.signer.common_name}.",
@@ -487,6 +602,131 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         sr.subindication = None
         sr.add("PASSED", "Chữ ký hợp lệ.", "The signature is valid.")
     return sr
+
+
+def _ades_sub(exc: BaseException) -> str | None:
+    """The AdES sub-indication pyHanko attached to a validation error, if any."""
+    sub = getattr(exc, "ades_subindication", None)
+    return str(getattr(sub, "name", sub)) if sub is not None else None
+
+
+def _without_signing_certificate(emb: Any) -> Any:
+    """Status of a signature whose signing-certificate(-v2) attribute does not match the certificate that
+    verifies it. pyHanko stops with an error; ETSI EN 319 102-1 (5.2.3, identification of the signing
+    certificate) makes that INDETERMINATE / NO_SIGNING_CERTIFICATE_FOUND, and says nothing against the signed
+    bytes: integrity is checked here as pyHanko would (message digest vs the ByteRange digest, signature value
+    over the signed attributes), while coverage and the difference analysis, which pyHanko ran before the
+    attribute check, are kept."""
+    from types import SimpleNamespace
+
+    from cryptography.exceptions import InvalidSignature
+    from pyhanko.sign.validation.utils import extract_message_digest
+    from pyhanko_certvalidator.errors import PSSParameterMismatch
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
+
+    si = emb.signer_info
+    intact = extract_message_digest(si) == emb.compute_digest()
+    try:
+        DefaultSignatureValidator().validate_signature(
+            si["signature"].native, si["signed_attrs"].untag().dump(), emb.signer_cert.public_key,
+            si["signature_algorithm"], context=SignatureValidationContext(contextual_md_algorithm=emb.md_algorithm))
+        valid = True
+    except (InvalidSignature, PSSParameterMismatch):
+        valid = False
+    diff = emb.diff_result
+    return SimpleNamespace(intact=intact, valid=valid, coverage=emb.coverage, diff_result=diff,
+                           modification_level=getattr(diff, "modification_level", None),
+                           docmdp_ok=None, trusted=False, revoked=False, signing_certificate_mismatch=True)
+
+
+def _signing_certificate_mismatch(sr: SignatureReport) -> None:
+    sr.trusted = False
+    sr.fail(INDETERMINATE, "NO_SIGNING_CERTIFICATE_FOUND")
+    sr.add("SIGNING_CERTIFICATE_MISMATCH",
+           "Thuộc tính signing-certificate-v2 của chữ ký không khớp với chứng thư dùng để ký: không xác định được "
+           "chứng thư của người ký. Nội dung đã ký vẫn nguyên vẹn.",
+           "The signature's signing-certificate-v2 attribute does not match the certificate that verifies it: the "
+           "signer's certificate cannot be identified. The signed content is intact.", "error")
+
+
+def _signed_attrs_der(emb: Any) -> bool:
+    """RFC 5652 §5.4: the signature is computed over the DER encoding of the signed attributes. pyHanko verifies
+    over the bytes as found (tolerating BER); a verifier that re-encodes them in DER, as the standard says and
+    DSS does, gets a different input, so a signature that verifies only over a non-DER form is not intact.
+    True when there are no signed attributes."""
+    try:
+        attrs = emb.signer_info["signed_attrs"]
+        if attrs is None or not len(attrs):
+            return True
+        return is_der(attrs.dump(), as_set=True)
+    except Exception:
+        return False
+
+
+def _contents_padding(sr: SignatureReport, contents: bytes | None) -> None:
+    """Bytes after the CMS structure in ``/Contents`` must be zero padding. Anything else is data smuggled in
+    the unsigned gap: reported (the signature itself is not affected)."""
+    if not contents:
+        return
+    try:
+        rest = trailing_after_element(contents)
+    except BerError:
+        return  # an undelimitable CMS fails the CMS parse and is reported there
+    junk = len(rest.rstrip(b"\0"))
+    if junk:
+        sr.flag("contents_trailing_data")
+        sr.add("CONTENTS_TRAILING_DATA",
+               f"Sau cấu trúc chữ ký (CMS) trong /Contents có {junk} byte dữ liệu lạ thay vì các byte 0 đệm; "
+               f"chúng không được ký.",
+               f"{junk} bytes of unexpected data follow the CMS structure in /Contents instead of zero padding; "
+               f"they are not signed.", "warning")
+
+
+def _signer_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> None:
+    """The signer certificate must be meant for signing documents: a key usage among
+    ``policy.signer_key_usages`` (digitalSignature or nonRepudiation); an extended key usage extension, when
+    present, allowing document signing (``policy.signer_ekus``); not a CA certificate. Otherwise (or when the
+    extensions cannot be read: fail closed) INDETERMINATE / SIG_CONSTRAINTS_FAILURE."""
+    try:
+        cert = emb.signer_cert
+        ku = cert.key_usage_value
+        eku = cert.extended_key_usage_value
+        bc = cert.basic_constraints_value
+        usages = set(ku.native) if ku is not None else set()
+        purposes = [p.dotted for p in eku] if eku is not None else None
+        is_ca = bool(bc is not None and bc["ca"].native)
+    except Exception as exc:
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_CERTIFICATE_UNREADABLE",
+               "Không đọc được các phần mở rộng (key usage, extended key usage, basic constraints) của chứng thư "
+               "người ký; không thể chấp nhận.",
+               f"The signer certificate's extensions (key usage, extended key usage, basic constraints) cannot be "
+               f"read; it cannot be accepted: {type(exc).__name__}: {exc}", "error")
+        return
+    name = _cn(cert)
+    if is_ca:
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_IS_CA",
+               f"Chứng thư “{name}” là chứng thư của tổ chức cung cấp dịch vụ chứng thực (CA: TRUE), không phải "
+               f"chứng thư dùng để ký văn bản.",
+               f"Certificate “{name}” is a certification authority certificate (CA: TRUE), not a document "
+               f"signer's.", "error")
+    if not usages & policy.signer_key_usages:
+        shown = ", ".join(sorted(usages)) or "—"
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_KEY_USAGE",
+               f"Chứng thư “{name}” không cho phép ký số (key usage: {shown}; cần digitalSignature hoặc "
+               f"nonRepudiation).",
+               f"Certificate “{name}” does not allow signing (key usage: {shown}; digitalSignature or "
+               f"nonRepudiation is required).", "error")
+    if purposes is not None and not set(purposes) & policy.signer_ekus:
+        shown = ", ".join(purposes) or "—"
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_EXTENDED_KEY_USAGE",
+               f"Chứng thư “{name}” chỉ dành cho mục đích khác (extended key usage: {shown}), không cho phép ký "
+               f"văn bản.",
+               f"Certificate “{name}” is restricted to other purposes (extended key usage: {shown}) and does not "
+               f"allow document signing.", "error")
 
 
 # what, in Vietnamese and English, for the clock message
@@ -553,6 +793,15 @@ def _level(emb: Any, tsv: Any, ctx: _Contexts, state: _FileState) -> str:
     return "B-LTA" if later_ts else "B-LT"
 
 
+def _unreadable_key(sr: SignatureReport, vi_what: str, en_what: str, exc: BaseException | None) -> None:
+    """Fail closed: a key or certificate the algorithm policy cannot read is not a skipped check."""
+    why = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+    sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+    sr.add("KEY_UNREADABLE", f"Không đọc được {vi_what} để kiểm tra thuật toán và độ dài khoá; không thể chấp nhận.",
+           f"{en_what[0].upper() + en_what[1:]} cannot be read to check its algorithm and key size; it cannot be "
+           f"accepted{why}", "error")
+
+
 def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> None:
     md = (emb.md_algorithm or "").lower()
     if md not in policy.allowed_digests:
@@ -561,11 +810,14 @@ def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> N
                f"Digest algorithm {md} is not accepted by the policy.", "error")
     try:
         pk = emb.signer_cert.public_key
-        bits = int(pk.bit_size)
-        algo = pk.algorithm
-    except Exception:
+    except Exception as exc:
+        _unreadable_key(sr, "khoá công khai của người ký", "the signer's public key", exc)
         return
-    minimum = policy.min_rsa_bits if algo == "rsa" else policy.min_ec_bits if algo == "ec" else 0
+    found = _key_minimum(pk, policy)
+    if found is None:
+        _unreadable_key(sr, "khoá công khai của người ký", "the signer's public key", None)
+        return
+    algo, bits, minimum = found
     if bits < minimum:
         sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
         sr.add("WEAK_KEY", f"Khoá {algo.upper()} {bits} bit yếu hơn mức tối thiểu {minimum} bit.",
@@ -576,13 +828,19 @@ def _key_minimum(pk: Any, policy: ValidationPolicy) -> tuple[str, int, int] | No
     """(algorithm, bits, policy minimum) of an asn1crypto public key, or None when it cannot be read."""
     try:
         algo = str(pk.algorithm)
+        if algo in _EDDSA_BITS:  # fixed-size and strong (asn1crypto cannot size them)
+            return algo, _EDDSA_BITS[algo], 0
         bits = int(pk.bit_size)
     except Exception:
         return None
-    # DSA is held to the RSA minimum (same finite-field strength); EdDSA keys are fixed-size and strong
-    minimum = (policy.min_rsa_bits if algo in ("rsa", "rsassa_pss", "dsa")
-               else policy.min_ec_bits if algo == "ec" else 0)
+    if algo not in ("rsa", "rsassa_pss", "dsa", "ec"):
+        return None  # an algorithm the policy does not know is not a weak key to wave through
+    # DSA is held to the RSA minimum (same finite-field strength)
+    minimum = policy.min_rsa_bits if algo in ("rsa", "rsassa_pss", "dsa") else policy.min_ec_bits
     return algo, bits, minimum
+
+
+_EDDSA_BITS = {"ed25519": 256, "ed448": 456}
 
 
 def _cert_digest(cert: ax509.Certificate) -> str | None:
@@ -609,10 +867,7 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
     signer's own key and digest are ``_crypto_policy``'s; a time-stamping authority's own key is judged here
     (it signs the token). Same verdict as a weak signer key: INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE."""
     paths: list[tuple[str, Any, bool]] = []  # (role, path, judge the leaf key)
-    try:
-        paths.append(("tsa" if is_ts else "signer", status.validation_path, is_ts))
-    except Exception:
-        pass
+    paths.append(("tsa" if is_ts else "signer", getattr(status, "validation_path", None), is_ts))
     if not is_ts:
         tsv = getattr(status, "timestamp_validity", None)
         if tsv is not None:
@@ -621,22 +876,28 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
     for role, path, leaf_key in paths:
         if path is None:
             continue
+        vi_role, en_role = _ROLES[role]
         try:
             anchor = path.trust_anchor.authority
             certs = [c for c in path.iter_certs(include_root=False) if isinstance(c, ax509.Certificate)]
             anchor_name = str(anchor.name.native.get("common_name", "") or anchor.name.human_friendly)
             anchor_key = anchor.public_key
-        except Exception:
+        except Exception as exc:  # fail closed: a path that cannot be read is not a path that passed
+            _unreadable_key(sr, vi_role, en_role, exc)
             continue
-        vi_role, en_role = _ROLES[role]
         # keys: the anchor's, each intermediate's, and the leaf's only for a time-stamping authority
         signers = [(anchor_name, anchor_key, b"anchor:" + anchor_key.dump())]
         for i, c in enumerate(certs):
             if i < len(certs) - 1 or leaf_key:
                 signers.append((_cn(c), c.public_key, c.sha256))
         for name, pk, ident in signers:
+            if (ident, "key") in seen:
+                continue
             found = _key_minimum(pk, policy)
-            if found is None or (ident, "key") in seen:
+            if found is None:
+                seen.add((ident, "key"))
+                _unreadable_key(sr, f"khoá của chứng thư “{name}” trong {vi_role}",
+                                f"the key of certificate “{name}” in {en_role}", None)
                 continue
             algo, bits, minimum = found
             if bits < minimum:
@@ -648,7 +909,10 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
                        f"Certificate “{name}” in {en_role} has a {algo.upper()} key of {bits} bits, below the "
                        f"{minimum}-bit minimum.", "error")
         for c in certs:
-            md = _cert_digest(c)
+            try:
+                md = _cert_digest(c)
+            except Exception:
+                md = "unreadable"  # never in allowed_digests: fail closed
             if md is None or md in policy.allowed_digests or (c.sha256, "sig") in seen:
                 continue
             seen.add((c.sha256, "sig"))
@@ -671,7 +935,8 @@ def _indic_name(indic: Any) -> str:
     return str(getattr(indic, "name", indic or "NO_CERTIFICATE_CHAIN_FOUND"))
 
 
-def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: datetime | None, is_ts: bool) -> None:
+def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: datetime | None, is_ts: bool,
+           state: _FileState) -> None:
     sr.trusted = bool(status.trusted)
     sr.revoked = bool(getattr(status, "revoked", False))
     try:
@@ -710,6 +975,11 @@ def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: date
         sr.add("VALID_AT_TIMESTAMP", f"Chứng thư hợp lệ tại thời điểm dấu thời gian {_iso(poe)}.",
                f"The certificate was valid at the time-stamp time {_iso(poe)}.", "info")
         return
+    if indic != "NO_CERTIFICATE_CHAIN_FOUND" and _self_signed_stranger(emb, state):
+        # pyHanko reports a lone self-signed certificate as a constraint failure; ETSI: no chain was found
+        sr.add("SELF_SIGNED_CERTIFICATE", "Chứng thư của người ký là chứng thư tự ký, không thuộc gốc tin cậy nào.",
+               "The signer's certificate is self-signed and is not a configured trust anchor.", "error")
+        indic = "NO_CERTIFICATE_CHAIN_FOUND"
     if indic == "NOT_YET_VALID":
         sr.fail(TOTAL_FAILED, "NOT_YET_VALID")
     else:
@@ -726,6 +996,17 @@ def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: date
           "TRY_LATER": "Không lấy được tình trạng thu hồi; hãy thử lại sau."}.get(
         indic, f"Chứng thư không thể tin cậy ({indic}).")
     sr.add(indic, vi, en, "error")
+
+
+def _self_signed_stranger(emb: Any, state: _FileState) -> bool:
+    """The signer certificate is self-issued (subject = issuer) and not one of the policy's trust anchors."""
+    try:
+        cert = emb.signer_cert
+        if cert.subject != cert.issuer:
+            return False
+        return hashlib.sha256(cert.dump()).hexdigest() not in set(state.anchor_digests())
+    except Exception:
+        return False
 
 
 def _valid_at(emb: Any, ctx: _Contexts, poe: datetime, is_ts: bool) -> bool:
@@ -747,6 +1028,11 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
     data = state.data
     if signed_end is None or len(data[signed_end:].strip()) == 0:
         return
+    try:
+        meta = changes_mod.metadata_changes(emb.reader, emb.signed_revision)
+    except Exception as exc:  # listing only: the verdict comes from the difference analysis
+        meta = []
+        log.info("metadata comparison failed: %s", exc)
     later = [e for e in state.embedded if e.signed_revision > emb.signed_revision]
     later_sig_fields = {e.field_name for e in later}
     only_signing = (sr.modifications in ("NONE", "LTA_UPDATES") or (
@@ -756,6 +1042,8 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
             sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
                                "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
                                else "signature_added"})
+        sr.changes.extend(meta)
+        sr.changes.sort(key=lambda c: c["revision"])
         # a later signature's stamp may not cover signed content (only signature widgets can have changed here)
         if state.policy.visual_check and any(_has_stamp(e) for e in later):
             _covering(sr, emb, signed_end, state)
@@ -775,6 +1063,8 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
                 own = max_mod(own, changes_mod.LEVEL_OF.get(c["what"]))
         if cur is not None:
             prev = cur
+    sr.changes.extend(meta)
+    sr.changes.sort(key=lambda c: c["revision"])
     if own is not None:
         sr.modifications = max_mod(sr.modifications, own)
     for c in sr.changes:
@@ -837,6 +1127,10 @@ def _visual(sr: SignatureReport, emb: Any, signed_end: int, state: _FileState) -
         ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi, rotate)
         if ratio > policy.visual_threshold:
             sr.visual_changes.append({"page": i + 1, "changed_ratio": round(ratio, 5)})
+    # a page that exists on one side only is entirely changed (within the rendered pages)
+    for i in range(min(len(before), len(after)), max(len(before), len(after))):
+        sr.visual_changes.append({"page": i + 1, "changed_ratio": 1.0,
+                                  "what": "page_added" if i >= len(before) else "page_removed"})
     if sr.visual_changes:
         sr.flag("visual_difference")
         pages = ", ".join(str(v["page"]) for v in sr.visual_changes)
