@@ -430,7 +430,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                "The signature field holds an RFC 3161 time-stamp token (not a signer's signature); it is checked "
                "as a document time-stamp.")
     try:
-        sr.signer = _signer(emb.signer_cert)
+        sr.signer = _signer(_signer_cert(emb))
     except Exception:
         pass
     sr.digest_algorithm = emb.md_algorithm
@@ -571,7 +571,11 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                        "The signature time-stamp does not chain to a trust anchor.", "warning")
         sr.level = _level(emb, tsv, ctx, state)
 
-    if not sr.integrity:
+    if not brc.ok:
+        # a forged ByteRange: that is the reason. What pyHanko derives from the bytes it names (digest, coverage,
+        # "suspicious" updates) would only contradict or repeat it; flags and the integrity value stay
+        sr.messages = [m for m in sr.messages if m.code not in _FOLLOW_FROM_BYTE_RANGE]
+    if not sr.integrity or not brc.ok:
         # the signed bytes do not match: trust, algorithms and revocation of a signature over other bytes are
         # beside the point (and pyHanko does not evaluate them); the integrity failure is the one reason given
         sr.trusted = None
@@ -604,6 +608,21 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     return sr
 
 
+_FOLLOW_FROM_BYTE_RANGE = {"HASH_FAILURE", "SIG_CRYPTO_FAILURE", "SIGNED_ATTRIBUTES_NOT_DER", "PARTIAL_COVERAGE",
+                           "SUSPICIOUS_MODIFICATION", "DIFF_ANALYSIS_FAILED", "TIMESTAMP_INVALID"}
+
+
+def _signer_cert(emb: Any) -> ax509.Certificate:
+    """The certificate that the CMS names as the signer's, even when pyHanko refuses it because the
+    signing-certificate attribute does not match (``emb.signer_cert`` raises then)."""
+    try:
+        return emb.signer_cert
+    except Exception:
+        from pyhanko.sign.general import extract_certificate_info
+
+        return extract_certificate_info(emb.signed_data).signer_cert
+
+
 def _ades_sub(exc: BaseException) -> str | None:
     """The AdES sub-indication pyHanko attached to a validation error, if any."""
     sub = getattr(exc, "ades_subindication", None)
@@ -628,7 +647,7 @@ def _without_signing_certificate(emb: Any) -> Any:
     intact = extract_message_digest(si) == emb.compute_digest()
     try:
         DefaultSignatureValidator().validate_signature(
-            si["signature"].native, si["signed_attrs"].untag().dump(), emb.signer_cert.public_key,
+            si["signature"].native, si["signed_attrs"].untag().dump(), _signer_cert(emb).public_key,
             si["signature_algorithm"], context=SignatureValidationContext(contextual_md_algorithm=emb.md_algorithm))
         valid = True
     except (InvalidSignature, PSSParameterMismatch):

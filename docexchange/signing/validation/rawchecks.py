@@ -72,6 +72,9 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
                    "/ByteRange must hold exactly four non-negative numbers.")
     a, alen, b, blen = br
     end = b + blen
+    if alen == 0:
+        return bad("BYTERANGE_EMPTY", "/ByteRange không bao phủ byte nào của tệp: chữ ký không ký gì cả.",
+                   "/ByteRange covers no bytes of the file: the signature signs nothing.")
     if a != 0:
         return bad("BYTERANGE_NOT_FROM_START", "Vùng ký không bắt đầu từ byte 0.",
                    "The signed range does not start at byte 0.")
