@@ -12,7 +12,7 @@ from typing import Any
 
 from asn1crypto import cms
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -251,13 +251,28 @@ def hide_layer(pdf: bytes) -> bytes:
     return h._incremental(pdf, edit)
 
 
-def repoint_resources(pdf: bytes) -> bytes:
-    """A later revision that only gives page 1 an identical copy of its /Resources (a new object)."""
-    def edit(w: Any) -> None:
-        from pypdf.generic import DictionaryObject, NameObject
+def repoint_resources(pdf: bytes, swap_font: bool = False) -> bytes:
+    """A later revision that only gives page 1 an identical copy of its /Resources (a new object). Written with
+    pyHanko's incremental writer, which rewrites nothing else (pypdf's would also flatten inherited page
+    attributes)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-        page = w.pages[0]
-        res = page["/Resources"].get_object()
-        copy = DictionaryObject({k: v for k, v in res.items()})
-        page[NameObject("/Resources")] = w._add_object(copy)
-    return h._incremental(pdf, edit)
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    page_ref = w.root["/Pages"]["/Kids"].raw_get(0).reference
+    page = w.get_object(page_ref)
+    res = page["/Resources"]
+    copy = generic.DictionaryObject({k: res.raw_get(k) for k in res.keys()})
+    if swap_font:  # the same names, another font behind /F1...: not identical any more
+        fonts = res["/Font"]
+        helv = w.add_object(generic.DictionaryObject({
+            generic.pdf_name("/Type"): generic.pdf_name("/Font"), generic.pdf_name("/Subtype"):
+            generic.pdf_name("/Type1"), generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica")}))
+        copy[generic.pdf_name("/Font")] = generic.DictionaryObject({k: helv for k in fonts.keys()})
+    page["/Resources"] = w.add_object(copy)
+    w.mark_update(page_ref)
+    out = io.BytesIO()
+    w.write(out)
+    data = out.getvalue()
+    assert data.startswith(pdf)
+    return data

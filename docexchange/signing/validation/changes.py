@@ -296,10 +296,14 @@ def _meta_at(reader: Any, revision: int) -> tuple[dict[str, str], dict[str, str]
     hist = reader.get_historical_resolver(revision)
     info: dict[str, str] = {}
     raw = hist.trailer_view.get("/Info")
+    if isinstance(raw, generic.IndirectObject):
+        raw = hist.get_object(raw.reference)
     if isinstance(raw, generic.DictionaryObject):
         info = {str(k): repr(v) for k, v in raw.items()}
     xmp = None
     md = hist.root.get("/Metadata")
+    if isinstance(md, generic.IndirectObject):
+        md = hist.get_object(md.reference)
     if isinstance(md, generic.StreamObject):
         xmp = xmp_properties(md.data)
     return info, xmp

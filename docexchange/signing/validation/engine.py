@@ -232,7 +232,7 @@ def validate_pdf_signature(emb: Any, signer_validation_context: Any, ts_validati
     return asyncio.run(async_validate_pdf_signature(
         emb, signer_validation_context=signer_validation_context, ts_validation_context=ts_validation_context,
         skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms()),
-        key_usage_settings=KeyUsageConstraints(key_usage=set())))
+        key_usage_settings=KeyUsageConstraints(key_usage=set()), diff_policy=_diff_policy()))
 
 
 def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = False) -> Any:
@@ -240,7 +240,135 @@ def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = 
 
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
 
-    return asyncio.run(async_validate_pdf_timestamp(emb, validation_context=validation_context, skip_diff=skip_diff))
+    return asyncio.run(async_validate_pdf_timestamp(emb, validation_context=validation_context, skip_diff=skip_diff,
+                                                    diff_policy=_diff_policy()))
+
+
+def _diff_policy() -> Any:
+    """pyHanko's default difference policy plus one rule: a page whose only change is a /Resources entry that
+    resolves to exactly the same resources (see ``_IdenticalResourcesRule``) is not a modification."""
+    if "diff" not in _CLASSES:
+        from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+        from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
+
+        _CLASSES["diff"] = StandardDiffPolicy(
+            global_rules=[*DEFAULT_DIFF_POLICY.global_rules,
+                          _identical_resources_rule().as_qualified(ModificationLevel.LTA_UPDATES)],
+            form_rule=DEFAULT_DIFF_POLICY.form_rule)
+    return _CLASSES["diff"]
+
+
+def _identical_resources_rule() -> Any:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.sign.diff_analysis.rules_api import ReferenceUpdate, WhitelistRule
+
+    class _IdenticalResourcesRule(WhitelistRule):  # type: ignore[misc]
+        """A page object rewritten in the new revision with every entry as before except /Resources, whose
+        fully resolved value (dictionaries, arrays, streams by decoded data, followed through references) is
+        equal to the old one: the page is approved, and so are the objects first written in this revision
+        that the new /Resources reaches. Anything else on the page, or any difference in what the resources
+        resolve to, leaves the page unexplained (pyHanko's OTHER)."""
+
+        def apply(self, old: Any, new: Any) -> Any:
+            fresh = {r for r in new.explicit_refs_in_revision()
+                     if old.reader.xrefs.get_historical_ref(r, old.revision) is None}
+            for ref in new.explicit_refs_in_revision():
+                if ref in fresh:
+                    continue
+                try:
+                    before, after = old.get_object(ref), new.get_object(ref)
+                except Exception:
+                    continue
+                if not (isinstance(before, generic.DictionaryObject) and isinstance(after, generic.DictionaryObject)
+                        and before.get("/Type") == "/Page" == after.get("/Type")
+                        and "/Resources" in before and "/Resources" in after
+                        and set(before.keys()) == set(after.keys())):
+                    continue
+                budget = [20000]
+                if not all(_same_entry(old, before.raw_get(k), new, after.raw_get(k), budget)
+                           for k in before.keys() if k != "/Resources"):
+                    continue
+                if not _same_resolved(old, before.raw_get("/Resources"), new, after.raw_get("/Resources"), budget,
+                                      set(), 0):
+                    continue
+                reached: set[Any] = set()
+                _refs_reached(new, after.raw_get("/Resources"), reached, 0)
+                yield ReferenceUpdate(ref)
+                for r in reached & fresh:
+                    yield ReferenceUpdate(r)
+
+    return _IdenticalResourcesRule()
+
+
+def _same_entry(a_res: Any, a: Any, b_res: Any, b: Any, budget: list[int]) -> bool:
+    """A page entry other than /Resources: the same reference (what it points to is judged on its own if it
+    changed), or an equal direct value."""
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
+        return (isinstance(a, generic.IndirectObject) and isinstance(b, generic.IndirectObject)
+                and a.reference == b.reference)
+    return _same_resolved(a_res, a, b_res, b, budget, set(), 0)
+
+
+def _same_resolved(a_res: Any, a: Any, b_res: Any, b: Any, budget: list[int], seen: set[Any], depth: int) -> bool:
+    """Structural equality of two PDF values, each resolved in its own revision. Fails (False) on anything
+    unexpected, on more than ``budget`` nodes or on deep nesting: the caller then approves nothing."""
+    from pyhanko.pdf_utils import generic
+
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 64:
+        return False
+    if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
+        key = (getattr(a, "reference", None), getattr(b, "reference", None))
+        if key in seen:
+            return True
+        seen = seen | {key}
+        if isinstance(a, generic.IndirectObject):
+            a = a_res.get_object(a.reference)
+        if isinstance(b, generic.IndirectObject):
+            b = b_res.get_object(b.reference)
+    if isinstance(a, generic.StreamObject) or isinstance(b, generic.StreamObject):
+        if not (isinstance(a, generic.StreamObject) and isinstance(b, generic.StreamObject)):
+            return False
+        skip = {"/Length", "/Filter", "/DecodeParms"}
+        if {k for k in a.keys() if k not in skip} != {k for k in b.keys() if k not in skip}:
+            return False
+        if a.data != b.data:
+            return False
+        return all(_same_resolved(a_res, a.raw_get(k), b_res, b.raw_get(k), budget, seen, depth + 1)
+                   for k in a.keys() if k not in skip)
+    if isinstance(a, generic.DictionaryObject) or isinstance(b, generic.DictionaryObject):
+        if not (isinstance(a, generic.DictionaryObject) and isinstance(b, generic.DictionaryObject)):
+            return False
+        if set(a.keys()) != set(b.keys()):
+            return False
+        return all(_same_resolved(a_res, a.raw_get(k), b_res, b.raw_get(k), budget, seen, depth + 1)
+                   for k in a.keys())
+    if isinstance(a, generic.ArrayObject) or isinstance(b, generic.ArrayObject):
+        if not (isinstance(a, generic.ArrayObject) and isinstance(b, generic.ArrayObject)) or len(a) != len(b):
+            return False
+        return all(_same_resolved(a_res, x, b_res, y, budget, seen, depth + 1)
+                   for x, y in zip(list.__iter__(a), list.__iter__(b), strict=True))  # raw items
+    return type(a) is type(b) and bool(a == b)
+
+
+def _refs_reached(res: Any, obj: Any, out: set[Any], depth: int) -> None:
+    from pyhanko.pdf_utils import generic
+
+    if depth > 64 or len(out) > 20000:
+        return
+    if isinstance(obj, generic.IndirectObject):
+        if obj.reference in out:
+            return
+        out.add(obj.reference)
+        obj = res.get_object(obj.reference)
+    if isinstance(obj, generic.DictionaryObject):  # streams included
+        for k in obj.keys():
+            _refs_reached(res, obj.raw_get(k), out, depth + 1)
+    elif isinstance(obj, generic.ArrayObject):
+        for x in list.__iter__(obj):  # raw items
+            _refs_reached(res, x, out, depth + 1)
 
 
 # ---- analysis ----------------------------------------------------------------------------------------------
