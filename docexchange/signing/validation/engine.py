@@ -603,7 +603,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         except Exception as exc2:
             if not is_ts and _ades_sub(exc2) == "NO_SIGNING_CERTIFICATE_FOUND":
                 status = _without_signing_certificate(emb)
-            else:
+            if status is None:
                 sr.integrity = False if sr.integrity is None else sr.integrity
                 sr.fail(INDETERMINATE, "FORMAT_FAILURE")
                 sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
@@ -758,6 +758,16 @@ def _ades_sub(exc: BaseException) -> str | None:
 
 
 def _without_signing_certificate(emb: Any) -> Any:
+    """See ``_status_without_signing_certificate``; None when even that cannot be computed (the caller then
+    reports a validator error, as for any other failure)."""
+    try:
+        return _status_without_signing_certificate(emb)
+    except Exception as exc:
+        log.info("integrity check without the signing-certificate attribute failed: %s", exc)
+        return None
+
+
+def _status_without_signing_certificate(emb: Any) -> Any:
     """Status of a signature whose signing-certificate(-v2) attribute does not match the certificate that
     verifies it. pyHanko stops with an error; ETSI EN 319 102-1 (5.2.3, identification of the signing
     certificate) makes that INDETERMINATE / NO_SIGNING_CERTIFICATE_FOUND, and says nothing against the signed
