@@ -103,3 +103,18 @@ def test_resources_copy_that_differs_stays_other(kit: Kit, signed: bytes) -> Non
     s = _sig(kit, t.repoint_resources(signed, swap_font=True))
     assert s.modifications == "OTHER" and s.indication == "TOTAL_FAILED", s.messages
     assert any(c["what"] in ("font_changed", "content_changed") and c["page"] == 1 for c in s.changes), s.changes
+
+
+def test_visible_second_signature_is_not_an_action_change(kit: Kit, ident: Any, signed: bytes) -> None:
+    """fpdf's /OpenAction names page 1; a later visible signature changes page 1 (its /Annots). That is not
+    an action change (the issued-document workflow: person signature, then the seal)."""
+    seal = kit.identity("seal", cn="Cơ quan Thử Hành Động")
+    two = h.sign(signed, kit.signer(seal), field="Seal1", box=(300, 600, 500, 700))
+    r = validate_pdf(two, kit.online)
+    assert r.indication == "TOTAL_PASSED", r.to_json()
+    # the change list itself (it runs whenever pyHanko sees more than signing, e.g. a form field filled too)
+    from docexchange.signing.validation import changes
+
+    found = changes.compare(changes.snapshot(signed), changes.snapshot(two), 3)
+    assert not any(c["what"].startswith("action_") for c in found), found
+    assert {"revision": 3, "what": "signature_added", "field": "Seal1"} in found

@@ -77,6 +77,11 @@ def _deep(obj: Any, h: Any, depth: int = 0, seen: set[tuple[int, int]] | None = 
         if obj.objgen in seen:
             h.update(b"<ref>")
             return
+        if depth > 0 and isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") in ("/Page", "/Pages"):
+            # a destination or an action naming a page: the page is identified, not hashed (page changes are
+            # compared on their own; hashing them here would report every page edit as an action change)
+            h.update(b"<page %d %d>" % obj.objgen)
+            return
         seen = seen | {obj.objgen}
     if isinstance(obj, pikepdf.Stream):
         h.update(b"stream<<")
