@@ -69,6 +69,7 @@ def _page_digest(page: Any) -> str:
 
 def _deep(obj: Any, h: Any, depth: int = 0, seen: set[tuple[int, int]] | None = None) -> None:
     """Feed a structural digest of ``obj`` (dictionaries by sorted key, streams by decoded data) into ``h``."""
+    import pikepdf  # only ever called on a snapshot's objects: already imported by then
     seen = set() if seen is None else seen
     if depth > 32:
         h.update(b"<deep>")

@@ -468,7 +468,24 @@ def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analys
         decree30.advise(reader, [(e[1], r) for e, r in zip(entries, reports, strict=True) if e[1] is not None])
     except Exception:  # advisory only: never let it change a verdict
         pass
-    return _Analysis(reports, pages, revisions)
+    return _Analysis([_plain(r) for r in reports], pages, revisions)
+
+
+def _plain(obj: Any) -> Any:
+    """Plain Python values only: pyHanko's string objects carry a reference to the whole reader, which must not
+    travel back from the worker process (nor be kept alive by a report)."""
+    import dataclasses
+
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {_plain(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_plain(x) for x in obj) if type(obj) in (list, tuple) else [_plain(x) for x in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            setattr(obj, f.name, _plain(getattr(obj, f.name)))
+    return obj
 
 
 class _FileState:
@@ -549,7 +566,7 @@ def _coverage(level: Any) -> str | None:
 def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     policy = state.policy
     is_ts = emb.sig_object_type == "/DocTimeStamp"
-    sr = SignatureReport(field=emb.field_name or "", kind="document_timestamp" if is_ts else "signature",
+    sr = SignatureReport(field=str(emb.field_name or ""), kind="document_timestamp" if is_ts else "signature",
                          revision=emb.signed_revision + 1, indication=TOTAL_PASSED)
     if is_ts and emb.sig_object.get("/Type") != "/DocTimeStamp":
         sr.add("TIMESTAMP_IN_SIGNATURE_DICTIONARY",
@@ -1196,7 +1213,7 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
         sr.modifications == "FORM_FILLING" and set(sr.changed_form_fields) <= later_sig_fields)) and not suspicious
     if only_signing:
         for e in later:
-            sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
+            sr.changes.append({"revision": e.signed_revision + 1, "field": str(e.field_name),
                                "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
                                else "signature_added"})
         sr.changes.extend(meta)
