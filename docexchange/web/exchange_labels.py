@@ -24,7 +24,15 @@ CHANGE_LABELS = {"page_added": _l("page added"), "page_removed": _l("page remove
                  "annotation_removed": _l("annotation removed"), "signature_added": _l("a later signature added"),
                  "document_timestamp_added": _l("a document time-stamp added"),
                  "field_added": _l("form field added"), "field_filled": _l("form field filled in"),
-                 "field_removed": _l("form field removed")}
+                 "field_removed": _l("form field removed"), "font_changed": _l("font changed"),
+                 "optional_content_changed": _l("layer visibility changed"),
+                 "action_added": _l("document action added"), "action_changed": _l("document action changed"),
+                 "action_removed": _l("document action removed"), "javascript_added": _l("JavaScript added"),
+                 "javascript_changed": _l("JavaScript changed"), "javascript_removed": _l("JavaScript removed"),
+                 "embedded_file_added": _l("attached file added"),
+                 "embedded_file_changed": _l("attached file changed"),
+                 "embedded_file_removed": _l("attached file removed"),
+                 "metadata_changed": _l("document properties (metadata) changed")}
 MODIFICATION_LABELS = {"NONE": _l("No change after signing"), "FORM_FILLING": _l("Form fields filled in"),
                        "ANNOTATIONS": _l("Annotations added"),
                        "LTA_UPDATES": _l("Only validation data and time-stamps added"),

@@ -17,7 +17,16 @@ from . import changes as changes_mod
 from . import decree30, visual
 from .bounded import run_analysis
 from .policy import ValidationPolicy
-from .rawchecks import Problem, check_byte_range, prescan, revision_ends, trailing_bytes
+from .rawchecks import (
+    BerError,
+    Problem,
+    check_byte_range,
+    is_der,
+    prescan,
+    revision_ends,
+    trailing_after_element,
+    trailing_bytes,
+)
 from .report import (
     INDETERMINATE,
     NO_SIGNATURE,
@@ -209,17 +218,21 @@ class _Contexts:
 
 def validate_pdf_signature(emb: Any, signer_validation_context: Any, ts_validation_context: Any,
                            skip_diff: bool = False) -> Any:
-    """pyHanko's validation with every algorithm accepted: our own policy judges algorithms afterwards, so a
-    weak digest is reported as a policy failure instead of a broken signature."""
+    """pyHanko's validation with every algorithm and every key usage accepted: our own policies judge
+    algorithms (``_crypto_policy``, ``_chain_policy``) and the signer certificate (``_signer_policy``)
+    afterwards, so a weak digest or a certificate not meant for signing is reported as a policy failure with
+    our sub-indication instead of a broken signature or pyHanko's CHAIN_CONSTRAINTS_FAILURE."""
     import asyncio
 
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
     from pyhanko_certvalidator.policy_decl import AcceptAllAlgorithms
 
     return asyncio.run(async_validate_pdf_signature(
         emb, signer_validation_context=signer_validation_context, ts_validation_context=ts_validation_context,
-        skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms())))
+        skip_diff=skip_diff, algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(AcceptAllAlgorithms()),
+        key_usage_settings=KeyUsageConstraints(key_usage=set()), diff_policy=_diff_policy()))
 
 
 def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = False) -> Any:
@@ -227,16 +240,198 @@ def validate_pdf_timestamp(emb: Any, validation_context: Any, skip_diff: bool = 
 
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_timestamp
 
-    return asyncio.run(async_validate_pdf_timestamp(emb, validation_context=validation_context, skip_diff=skip_diff))
+    return asyncio.run(async_validate_pdf_timestamp(emb, validation_context=validation_context, skip_diff=skip_diff,
+                                                    diff_policy=_diff_policy()))
+
+
+def _diff_policy() -> Any:
+    """pyHanko's default difference policy plus one rule: a page whose only change is a /Resources entry that
+    resolves to exactly the same resources (see ``_IdenticalResourcesRule``) is not a modification."""
+    if "diff" not in _CLASSES:
+        from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+        from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
+
+        _CLASSES["diff"] = StandardDiffPolicy(
+            global_rules=[*DEFAULT_DIFF_POLICY.global_rules,
+                          _identical_resources_rule().as_qualified(ModificationLevel.LTA_UPDATES)],
+            form_rule=DEFAULT_DIFF_POLICY.form_rule)
+    return _CLASSES["diff"]
+
+
+def _identical_resources_rule() -> Any:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.sign.diff_analysis.rules_api import ReferenceUpdate, WhitelistRule
+
+    class _IdenticalResourcesRule(WhitelistRule):  # type: ignore[misc]
+        """A page object rewritten in the new revision with every entry as before except /Resources, whose
+        fully resolved value (dictionaries, arrays, streams by decoded data, followed through references) is
+        equal to the old one: the page is approved, and so are the objects first written in this revision
+        that the new /Resources reaches. Anything else on the page, or any difference in what the resources
+        resolve to, leaves the page unexplained (pyHanko's OTHER)."""
+
+        def apply(self, old: Any, new: Any) -> Any:
+            fresh = {r for r in new.explicit_refs_in_revision()
+                     if old.reader.xrefs.get_historical_ref(r, old.revision) is None}
+            for ref in new.explicit_refs_in_revision():
+                if ref in fresh:
+                    continue
+                try:
+                    before, after = old.get_object(ref), new.get_object(ref)
+                except Exception:
+                    continue
+                if not (isinstance(before, generic.DictionaryObject) and isinstance(after, generic.DictionaryObject)
+                        and before.get("/Type") == "/Page" == after.get("/Type")
+                        and "/Resources" in before and "/Resources" in after
+                        and set(before.keys()) == set(after.keys())):
+                    continue
+                budget = [20000]
+                if not all(_same_entry(old, before.raw_get(k), new, after.raw_get(k), budget)
+                           for k in before.keys() if k != "/Resources"):
+                    continue
+                if not _same_resolved(old, before.raw_get("/Resources"), new, after.raw_get("/Resources"), budget,
+                                      set(), 0):
+                    continue
+                reached: set[Any] = set()
+                _refs_reached(new, after.raw_get("/Resources"), reached, 0)
+                yield ReferenceUpdate(ref)
+                for r in reached & fresh:
+                    yield ReferenceUpdate(r)
+
+    return _IdenticalResourcesRule()
+
+
+def _same_entry(a_res: Any, a: Any, b_res: Any, b: Any, budget: list[int]) -> bool:
+    """A page entry other than /Resources: the same reference (what it points to is judged on its own if it
+    changed), or an equal direct value."""
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
+        return (isinstance(a, generic.IndirectObject) and isinstance(b, generic.IndirectObject)
+                and a.reference == b.reference)
+    return _same_resolved(a_res, a, b_res, b, budget, set(), 0)
+
+
+def _same_resolved(a_res: Any, a: Any, b_res: Any, b: Any, budget: list[int], seen: set[Any], depth: int) -> bool:
+    """Structural equality of two PDF values, each resolved in its own revision. Fails (False) on anything
+    unexpected, on more than ``budget`` nodes or on deep nesting: the caller then approves nothing."""
+    from pyhanko.pdf_utils import generic
+
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 64:
+        return False
+    if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
+        key = (getattr(a, "reference", None), getattr(b, "reference", None))
+        if key in seen:
+            return True
+        seen = seen | {key}
+        if isinstance(a, generic.IndirectObject):
+            a = a_res.get_object(a.reference)
+        if isinstance(b, generic.IndirectObject):
+            b = b_res.get_object(b.reference)
+    if isinstance(a, generic.StreamObject) or isinstance(b, generic.StreamObject):
+        if not (isinstance(a, generic.StreamObject) and isinstance(b, generic.StreamObject)):
+            return False
+        skip = {"/Length", "/Filter", "/DecodeParms"}
+        if {k for k in a.keys() if k not in skip} != {k for k in b.keys() if k not in skip}:
+            return False
+        if a.data != b.data:
+            return False
+        return all(_same_resolved(a_res, a.raw_get(k), b_res, b.raw_get(k), budget, seen, depth + 1)
+                   for k in a.keys() if k not in skip)
+    if isinstance(a, generic.DictionaryObject) or isinstance(b, generic.DictionaryObject):
+        if not (isinstance(a, generic.DictionaryObject) and isinstance(b, generic.DictionaryObject)):
+            return False
+        if set(a.keys()) != set(b.keys()):
+            return False
+        return all(_same_resolved(a_res, a.raw_get(k), b_res, b.raw_get(k), budget, seen, depth + 1)
+                   for k in a.keys())
+    if isinstance(a, generic.ArrayObject) or isinstance(b, generic.ArrayObject):
+        if not (isinstance(a, generic.ArrayObject) and isinstance(b, generic.ArrayObject)) or len(a) != len(b):
+            return False
+        return all(_same_resolved(a_res, x, b_res, y, budget, seen, depth + 1)
+                   for x, y in zip(list.__iter__(a), list.__iter__(b), strict=True))  # raw items
+    return type(a) is type(b) and bool(a == b)
+
+
+def _refs_reached(res: Any, obj: Any, out: set[Any], depth: int) -> None:
+    from pyhanko.pdf_utils import generic
+
+    if depth > 64 or len(out) > 20000:
+        return
+    if isinstance(obj, generic.IndirectObject):
+        if obj.reference in out:
+            return
+        out.add(obj.reference)
+        obj = res.get_object(obj.reference)
+    if isinstance(obj, generic.DictionaryObject):  # streams included
+        for k in obj.keys():
+            _refs_reached(res, obj.raw_get(k), out, depth + 1)
+    elif isinstance(obj, generic.ArrayObject):
+        for x in list.__iter__(obj):  # raw items
+            _refs_reached(res, x, out, depth + 1)
 
 
 # ---- analysis ----------------------------------------------------------------------------------------------
-def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analysis:
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.fields import enumerate_sig_fields
-    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+_CLASSES: dict[str, Any] = {}
 
-    reader = PdfFileReader(io.BytesIO(data), strict=False)
+
+def _reader_class() -> Any:
+    """pyHanko's reader, except that a trailer ``/Encrypt null`` (or a reference to null) means "not
+    encrypted" (ISO 32000: a null value is the same as an absent entry) instead of a read error."""
+    if "reader" not in _CLASSES:
+        from pyhanko.pdf_utils import generic
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        class _Reader(PdfFileReader):  # type: ignore[misc]
+            @property
+            def encrypt_dict(self) -> Any:
+                try:
+                    raw = self.trailer.raw_get("/Encrypt")
+                except KeyError:
+                    return None
+                if isinstance(raw, generic.IndirectObject):
+                    raw = self.get_object(raw.reference, never_decrypt=True)
+                if isinstance(raw, generic.NullObject):
+                    return None
+                return super().encrypt_dict
+
+        _CLASSES["reader"] = _Reader
+    return _CLASSES["reader"]
+
+
+def _embedded_class() -> Any:
+    """pyHanko's embedded signature, except that an RFC 3161 time-stamp token (sub-filter ``/ETSI.RFC3161``,
+    encapsulated TSTInfo) stored in a ``/Type /Sig`` dictionary is a document time-stamp, as ISO 32000-2
+    §12.8.5 and ETSI EN 319 142-1 treat it, not a broken signature."""
+    if "embedded" not in _CLASSES:
+        from pyhanko.pdf_utils.generic import pdf_name
+        from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+        class _Embedded(EmbeddedPdfSignature):  # type: ignore[misc]
+            @property
+            def sig_object_type(self) -> Any:
+                declared = super().sig_object_type
+                if declared != "/DocTimeStamp" and _holds_timestamp_token(self):
+                    return pdf_name("/DocTimeStamp")
+                return declared
+
+        _CLASSES["embedded"] = _Embedded
+    return _CLASSES["embedded"]
+
+
+def _holds_timestamp_token(emb: Any) -> bool:
+    try:
+        return bool(emb.sig_object.get("/SubFilter") == "/ETSI.RFC3161"
+                    and emb.signed_data["encap_content_info"]["content_type"].native == "tst_info")
+    except Exception:
+        return False
+
+
+def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analysis:
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    reader = _reader_class()(io.BytesIO(data), strict=False)
+    EmbeddedPdfSignature = _embedded_class()  # noqa: N806
     if reader.encrypted:
         return _Analysis([], problem=Problem("ENCRYPTED", "Tệp PDF được mã hoá; không thể kiểm tra chữ ký.",
                                              "The PDF is encrypted; its signatures cannot be checked."))
@@ -273,7 +468,24 @@ def _analyse(data: bytes, policy: ValidationPolicy, moment: datetime) -> _Analys
         decree30.advise(reader, [(e[1], r) for e, r in zip(entries, reports, strict=True) if e[1] is not None])
     except Exception:  # advisory only: never let it change a verdict
         pass
-    return _Analysis(reports, pages, revisions)
+    return _Analysis([_plain(r) for r in reports], pages, revisions)
+
+
+def _plain(obj: Any) -> Any:
+    """Plain Python values only: pyHanko's string objects carry a reference to the whole reader, which must not
+    travel back from the worker process (nor be kept alive by a report)."""
+    import dataclasses
+
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {_plain(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_plain(x) for x in obj) if type(obj) in (list, tuple) else [_plain(x) for x in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            setattr(obj, f.name, _plain(getattr(obj, f.name)))
+    return obj
 
 
 class _FileState:
@@ -286,6 +498,15 @@ class _FileState:
         self._snaps: dict[int, changes_mod.Snapshot | None] = {}
         self._final_render: list[Any] | None = None
         self.renders = visual.Renders(data, policy.time_limit_s, policy.max_render_pages)
+        self._anchor_digests: list[str] | None = None
+
+    def anchor_digests(self) -> list[str]:
+        if self._anchor_digests is None:
+            try:
+                self._anchor_digests = self.policy.anchor_digests()
+            except Exception:
+                self._anchor_digests = []
+        return self._anchor_digests
 
     def snap(self, end: int) -> changes_mod.Snapshot | None:
         if end not in self._snaps:
@@ -346,10 +567,16 @@ def _coverage(level: Any) -> str | None:
 def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     policy = state.policy
     is_ts = emb.sig_object_type == "/DocTimeStamp"
-    sr = SignatureReport(field=emb.field_name or "", kind="document_timestamp" if is_ts else "signature",
+    sr = SignatureReport(field=str(emb.field_name or ""), kind="document_timestamp" if is_ts else "signature",
                          revision=emb.signed_revision + 1, indication=TOTAL_PASSED)
+    if is_ts and emb.sig_object.get("/Type") != "/DocTimeStamp":
+        sr.add("TIMESTAMP_IN_SIGNATURE_DICTIONARY",
+               "Trường chữ ký chứa một dấu thời gian RFC 3161 (không phải chữ ký của người ký); được kiểm tra như "
+               "dấu thời gian tài liệu.",
+               "The signature field holds an RFC 3161 time-stamp token (not a signer's signature); it is checked "
+               "as a document time-stamp.")
     try:
-        sr.signer = _signer(emb.signer_cert)
+        sr.signer = _signer(_signer_cert(emb))
     except Exception:
         pass
     sr.digest_algorithm = emb.md_algorithm
@@ -369,6 +596,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         sr.add(p.code, p.vi, p.en, "error")
     if not brc.ok:
         sr.fail(TOTAL_FAILED, "FORMAT_FAILURE")
+    _contents_padding(sr, contents)
 
     status: Any = None
     diff_error: Exception | None = None
@@ -378,7 +606,11 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         else:
             status = validate_pdf_signature(emb, signer_validation_context=ctx.now, ts_validation_context=ctx.now)
     except Exception as exc:
-        diff_error = exc
+        if not is_ts and _ades_sub(exc) == "NO_SIGNING_CERTIFICATE_FOUND":
+            status = _without_signing_certificate(emb)
+        else:
+            diff_error = exc
+    if status is None:
         try:  # retry without the difference analysis: integrity and trust still matter
             emb.diff_result = None
             if is_ts:
@@ -387,16 +619,19 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
                 status = validate_pdf_signature(emb, signer_validation_context=ctx.now,
                                                 ts_validation_context=ctx.now, skip_diff=True)
         except Exception as exc2:
-            sr.integrity = False if sr.integrity is None else sr.integrity
-            sr.fail(INDETERMINATE, "FORMAT_FAILURE")
-            sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
-                   f"The validator failed on this signature; it cannot be trusted: {type(exc2).__name__}: {exc2}",
-                   "error")
-            return sr
+            if not is_ts and _ades_sub(exc2) == "NO_SIGNING_CERTIFICATE_FOUND":
+                status = _without_signing_certificate(emb)
+            if status is None:
+                sr.integrity = False if sr.integrity is None else sr.integrity
+                sr.fail(INDETERMINATE, "FORMAT_FAILURE")
+                sr.add("VALIDATOR_ERROR", "Trình kiểm tra gặp lỗi khi phân tích chữ ký; chữ ký không thể tin cậy.",
+                       f"The validator failed on this signature; it cannot be trusted: {type(exc2).__name__}: "
+                       f"{exc2}", "error")
+                return sr
 
     ahead = _ahead_of_clock(status, emb, ctx, is_ts)
 
-    # integrity
+    # integrity: the signed bytes and the signature value; nothing else is judged when they fail (one headline)
     sr.integrity = bool(status.intact and status.valid)
     if not status.intact:
         sr.fail(TOTAL_FAILED, "HASH_FAILURE")
@@ -405,6 +640,14 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     elif not status.valid:
         sr.fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
         sr.add("SIG_CRYPTO_FAILURE", "Giá trị chữ ký không hợp lệ.", "The signature value does not verify.", "error")
+    elif not _signed_attrs_der(emb):
+        sr.integrity = False
+        sr.fail(TOTAL_FAILED, "HASH_FAILURE")
+        sr.add("SIGNED_ATTRIBUTES_NOT_DER",
+               "Các thuộc tính được ký của chữ ký (CMS) không được mã hoá DER như RFC 5652 §5.4 yêu cầu: chữ ký "
+               "chỉ khớp với một cách mã hoá khác, không khớp với bản DER của chúng.",
+               "The CMS signed attributes are not DER-encoded as RFC 5652 §5.4 requires: the signature only "
+               "verifies over another encoding, not over their DER form.", "error")
 
     # coverage and modifications
     sr.coverage = _coverage(getattr(status, "coverage", None))
@@ -450,7 +693,7 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
     if is_ts:
         poe = status.timestamp if status.intact and status.valid and status.trusted else None
         sr.timestamp = TimestampInfo(_iso(status.timestamp), sr.signer.common_name if sr.signer else "",
-                                     bool(status.intact and status.valid and status.trusted))
+                                     bool(sr.integrity and status.trusted))
         sr.level = "B-LTA" if any(e.signed_revision > emb.signed_revision for e in state.embedded) else "unknown"
     else:
         if tsv is not None:
@@ -459,24 +702,45 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
             sr.timestamp = TimestampInfo(_iso(tsv.timestamp), str(tsa), ok)
             poe = tsv.timestamp if ok else None
             if not (tsv.intact and tsv.valid):
-                sr.fail(TOTAL_FAILED, "HASH_FAILURE")
-                sr.add("TIMESTAMP_BROKEN", "Dấu thời gian của chữ ký không hợp lệ.",
-                       "The signature time-stamp does not verify.", "error")
+                # an unsigned attribute anyone can add or replace: it proves nothing, the signature stands alone
+                sr.flag("timestamp_invalid")
+                sr.add("TIMESTAMP_INVALID",
+                       "Dấu thời gian gắn với chữ ký không hợp lệ (không khớp với giá trị chữ ký hoặc chữ ký của "
+                       "đơn vị cấp dấu thời gian sai) nên không chứng minh được thời điểm ký; chữ ký được đánh giá "
+                       "như không có dấu thời gian. Nội dung đã ký vẫn nguyên vẹn.",
+                       "The signature time-stamp is invalid (its imprint does not match the signature value, or "
+                       "the TSA's signature does not verify), so it proves nothing about the signing time; the "
+                       "signature is judged as if it had none. The signed content is intact.", "warning")
+                tsv = None
             elif not tsv.trusted and not ahead:
                 sr.add("TIMESTAMP_UNTRUSTED", "Dấu thời gian không xác thực được tới gốc tin cậy.",
                        "The signature time-stamp does not chain to a trust anchor.", "warning")
         sr.level = _level(emb, tsv, ctx, state)
-        _crypto_policy(sr, emb, policy)
-    _chain_policy(sr, status, policy, is_ts)
 
-    if ahead:
-        _clock_behind(sr, status, emb, ctx, ahead)
+    if not brc.ok:
+        # a forged ByteRange: that is the reason. What pyHanko derives from the bytes it names (digest, coverage,
+        # "suspicious" updates) would only contradict or repeat it; flags and the integrity value stay
+        sr.messages = [m for m in sr.messages if m.code not in _FOLLOW_FROM_BYTE_RANGE]
+    if not sr.integrity or not brc.ok:
+        # the signed bytes do not match: trust, algorithms and revocation of a signature over other bytes are
+        # beside the point (and pyHanko does not evaluate them); the integrity failure is the one reason given
+        sr.trusted = None
+        sr.revoked = None
+    elif getattr(status, "signing_certificate_mismatch", False):
+        _signing_certificate_mismatch(sr)
     else:
-        _trust(sr, status, emb, ctx, poe, is_ts)
-    if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
-        sr.fail(INDETERMINATE, "TRY_LATER")
-        sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
-               "No embedded revocation data (offline mode).", "warning")
+        if not is_ts:
+            _crypto_policy(sr, emb, policy)
+            _signer_policy(sr, emb, policy)
+        _chain_policy(sr, status, policy, is_ts)
+        if ahead:
+            _clock_behind(sr, status, emb, ctx, ahead)
+        else:
+            _trust(sr, status, emb, ctx, poe, is_ts, state)
+        if ctx.no_revinfo and policy.require_revocation and sr.indication == TOTAL_PASSED:
+            sr.fail(INDETERMINATE, "TRY_LATER")
+            sr.add("NO_REVOCATION_DATA", "Không có dữ liệu thu hồi nhúng trong tệp (chế độ ngoại tuyến).",
+                   "No embedded revocation data (offline mode).", "warning")
     if sr.signer is not None and sr.kind == "signature":
         if sr.signer.is_organization_seal:
             sr.add("ORGANIZATION_SEAL", f"Chữ ký số của cơ quan, tổ chức: {sr.signer.common_name}.",
@@ -488,6 +752,156 @@ def _one(emb: Any, ctx: _Contexts, state: _FileState) -> SignatureReport:
         sr.subindication = None
         sr.add("PASSED", "Chữ ký hợp lệ.", "The signature is valid.")
     return sr
+
+
+_FOLLOW_FROM_BYTE_RANGE = {"HASH_FAILURE", "SIG_CRYPTO_FAILURE", "SIGNED_ATTRIBUTES_NOT_DER", "PARTIAL_COVERAGE",
+                           "SUSPICIOUS_MODIFICATION", "DIFF_ANALYSIS_FAILED", "TIMESTAMP_INVALID"}
+
+
+def _signer_cert(emb: Any) -> ax509.Certificate:
+    """The certificate that the CMS names as the signer's, even when pyHanko refuses it because the
+    signing-certificate attribute does not match (``emb.signer_cert`` raises then)."""
+    try:
+        return emb.signer_cert
+    except Exception:
+        from pyhanko.sign.general import extract_certificate_info
+
+        return extract_certificate_info(emb.signed_data).signer_cert
+
+
+def _ades_sub(exc: BaseException) -> str | None:
+    """The AdES sub-indication pyHanko attached to a validation error, if any."""
+    sub = getattr(exc, "ades_subindication", None)
+    return str(getattr(sub, "name", sub)) if sub is not None else None
+
+
+def _without_signing_certificate(emb: Any) -> Any:
+    """See ``_status_without_signing_certificate``; None when even that cannot be computed (the caller then
+    reports a validator error, as for any other failure)."""
+    try:
+        return _status_without_signing_certificate(emb)
+    except Exception as exc:
+        log.info("integrity check without the signing-certificate attribute failed: %s", exc)
+        return None
+
+
+def _status_without_signing_certificate(emb: Any) -> Any:
+    """Status of a signature whose signing-certificate(-v2) attribute does not match the certificate that
+    verifies it. pyHanko stops with an error; ETSI EN 319 102-1 (5.2.3, identification of the signing
+    certificate) makes that INDETERMINATE / NO_SIGNING_CERTIFICATE_FOUND, and says nothing against the signed
+    bytes: integrity is checked here as pyHanko would (message digest vs the ByteRange digest, signature value
+    over the signed attributes), while coverage and the difference analysis, which pyHanko ran before the
+    attribute check, are kept."""
+    from types import SimpleNamespace
+
+    from cryptography.exceptions import InvalidSignature
+    from pyhanko.sign.validation.utils import extract_message_digest
+    from pyhanko_certvalidator.errors import PSSParameterMismatch
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
+
+    si = emb.signer_info
+    intact = extract_message_digest(si) == emb.compute_digest()
+    try:
+        DefaultSignatureValidator().validate_signature(
+            si["signature"].native, si["signed_attrs"].untag().dump(), _signer_cert(emb).public_key,
+            si["signature_algorithm"], context=SignatureValidationContext(contextual_md_algorithm=emb.md_algorithm))
+        valid = True
+    except (InvalidSignature, PSSParameterMismatch):
+        valid = False
+    diff = emb.diff_result
+    return SimpleNamespace(intact=intact, valid=valid, coverage=emb.coverage, diff_result=diff,
+                           modification_level=getattr(diff, "modification_level", None),
+                           docmdp_ok=None, trusted=False, revoked=False, signing_certificate_mismatch=True)
+
+
+def _signing_certificate_mismatch(sr: SignatureReport) -> None:
+    sr.trusted = False
+    sr.fail(INDETERMINATE, "NO_SIGNING_CERTIFICATE_FOUND")
+    sr.add("SIGNING_CERTIFICATE_MISMATCH",
+           "Thuộc tính signing-certificate-v2 của chữ ký không khớp với chứng thư dùng để ký: không xác định được "
+           "chứng thư của người ký. Nội dung đã ký vẫn nguyên vẹn.",
+           "The signature's signing-certificate-v2 attribute does not match the certificate that verifies it: the "
+           "signer's certificate cannot be identified. The signed content is intact.", "error")
+
+
+def _signed_attrs_der(emb: Any) -> bool:
+    """RFC 5652 §5.4: the signature is computed over the DER encoding of the signed attributes. pyHanko verifies
+    over the bytes as found (tolerating BER); a verifier that re-encodes them in DER, as the standard says and
+    DSS does, gets a different input, so a signature that verifies only over a non-DER form is not intact.
+    True when there are no signed attributes."""
+    try:
+        attrs = emb.signer_info["signed_attrs"]
+        if attrs is None or not len(attrs):
+            return True
+        return is_der(attrs.dump(), as_set=True)
+    except Exception:
+        return False
+
+
+def _contents_padding(sr: SignatureReport, contents: bytes | None) -> None:
+    """Bytes after the CMS structure in ``/Contents`` must be zero padding. Anything else is data smuggled in
+    the unsigned gap: reported (the signature itself is not affected)."""
+    if not contents:
+        return
+    try:
+        rest = trailing_after_element(contents)
+    except BerError:
+        return  # an undelimitable CMS fails the CMS parse and is reported there
+    junk = len(rest.rstrip(b"\0"))
+    if junk:
+        sr.flag("contents_trailing_data")
+        sr.add("CONTENTS_TRAILING_DATA",
+               f"Sau cấu trúc chữ ký (CMS) trong /Contents có {junk} byte dữ liệu lạ thay vì các byte 0 đệm; "
+               f"chúng không được ký.",
+               f"{junk} bytes of unexpected data follow the CMS structure in /Contents instead of zero padding; "
+               f"they are not signed.", "warning")
+
+
+def _signer_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> None:
+    """The signer certificate must be meant for signing documents: a key usage among
+    ``policy.signer_key_usages`` (digitalSignature or nonRepudiation); an extended key usage extension, when
+    present, allowing document signing (``policy.signer_ekus``); not a CA certificate. Otherwise (or when the
+    extensions cannot be read: fail closed) INDETERMINATE / SIG_CONSTRAINTS_FAILURE."""
+    try:
+        cert = emb.signer_cert
+        ku = cert.key_usage_value
+        eku = cert.extended_key_usage_value
+        bc = cert.basic_constraints_value
+        usages = set(ku.native) if ku is not None else set()
+        purposes = [p.dotted for p in eku] if eku is not None else None
+        is_ca = bool(bc is not None and bc["ca"].native)
+    except Exception as exc:
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_CERTIFICATE_UNREADABLE",
+               "Không đọc được các phần mở rộng (key usage, extended key usage, basic constraints) của chứng thư "
+               "người ký; không thể chấp nhận.",
+               f"The signer certificate's extensions (key usage, extended key usage, basic constraints) cannot be "
+               f"read; it cannot be accepted: {type(exc).__name__}: {exc}", "error")
+        return
+    name = _cn(cert)
+    if is_ca:
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_IS_CA",
+               f"Chứng thư “{name}” là chứng thư của tổ chức cung cấp dịch vụ chứng thực (CA: TRUE), không phải "
+               f"chứng thư dùng để ký văn bản.",
+               f"Certificate “{name}” is a certification authority certificate (CA: TRUE), not a document "
+               f"signer's.", "error")
+    if not usages & policy.signer_key_usages:
+        shown = ", ".join(sorted(usages)) or "—"
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_KEY_USAGE",
+               f"Chứng thư “{name}” không cho phép ký số (key usage: {shown}; cần digitalSignature hoặc "
+               f"nonRepudiation).",
+               f"Certificate “{name}” does not allow signing (key usage: {shown}; digitalSignature or "
+               f"nonRepudiation is required).", "error")
+    if purposes is not None and not set(purposes) & policy.signer_ekus:
+        shown = ", ".join(purposes) or "—"
+        sr.fail(INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
+        sr.add("SIGNER_EXTENDED_KEY_USAGE",
+               f"Chứng thư “{name}” chỉ dành cho mục đích khác (extended key usage: {shown}), không cho phép ký "
+               f"văn bản.",
+               f"Certificate “{name}” is restricted to other purposes (extended key usage: {shown}) and does not "
+               f"allow document signing.", "error")
 
 
 # what, in Vietnamese and English, for the clock message
@@ -554,6 +968,15 @@ def _level(emb: Any, tsv: Any, ctx: _Contexts, state: _FileState) -> str:
     return "B-LTA" if later_ts else "B-LT"
 
 
+def _unreadable_key(sr: SignatureReport, vi_what: str, en_what: str, exc: BaseException | None) -> None:
+    """Fail closed: a key or certificate the algorithm policy cannot read is not a skipped check."""
+    why = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+    sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
+    sr.add("KEY_UNREADABLE", f"Không đọc được {vi_what} để kiểm tra thuật toán và độ dài khoá; không thể chấp nhận.",
+           f"{en_what[0].upper() + en_what[1:]} cannot be read to check its algorithm and key size; it cannot be "
+           f"accepted{why}", "error")
+
+
 def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> None:
     md = (emb.md_algorithm or "").lower()
     if md not in policy.allowed_digests:
@@ -562,11 +985,14 @@ def _crypto_policy(sr: SignatureReport, emb: Any, policy: ValidationPolicy) -> N
                f"Digest algorithm {md} is not accepted by the policy.", "error")
     try:
         pk = emb.signer_cert.public_key
-        bits = int(pk.bit_size)
-        algo = pk.algorithm
-    except Exception:
+    except Exception as exc:
+        _unreadable_key(sr, "khoá công khai của người ký", "the signer's public key", exc)
         return
-    minimum = policy.min_rsa_bits if algo == "rsa" else policy.min_ec_bits if algo == "ec" else 0
+    found = _key_minimum(pk, policy)
+    if found is None:
+        _unreadable_key(sr, "khoá công khai của người ký", "the signer's public key", None)
+        return
+    algo, bits, minimum = found
     if bits < minimum:
         sr.fail(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE")
         sr.add("WEAK_KEY", f"Khoá {algo.upper()} {bits} bit yếu hơn mức tối thiểu {minimum} bit.",
@@ -577,13 +1003,19 @@ def _key_minimum(pk: Any, policy: ValidationPolicy) -> tuple[str, int, int] | No
     """(algorithm, bits, policy minimum) of an asn1crypto public key, or None when it cannot be read."""
     try:
         algo = str(pk.algorithm)
+        if algo in _EDDSA_BITS:  # fixed-size and strong (asn1crypto cannot size them)
+            return algo, _EDDSA_BITS[algo], 0
         bits = int(pk.bit_size)
     except Exception:
         return None
-    # DSA is held to the RSA minimum (same finite-field strength); EdDSA keys are fixed-size and strong
-    minimum = (policy.min_rsa_bits if algo in ("rsa", "rsassa_pss", "dsa")
-               else policy.min_ec_bits if algo == "ec" else 0)
+    if algo not in ("rsa", "rsassa_pss", "dsa", "ec"):
+        return None  # an algorithm the policy does not know is not a weak key to wave through
+    # DSA is held to the RSA minimum (same finite-field strength)
+    minimum = policy.min_rsa_bits if algo in ("rsa", "rsassa_pss", "dsa") else policy.min_ec_bits
     return algo, bits, minimum
+
+
+_EDDSA_BITS = {"ed25519": 256, "ed448": 456}
 
 
 def _cert_digest(cert: ax509.Certificate) -> str | None:
@@ -610,10 +1042,7 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
     signer's own key and digest are ``_crypto_policy``'s; a time-stamping authority's own key is judged here
     (it signs the token). Same verdict as a weak signer key: INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE."""
     paths: list[tuple[str, Any, bool]] = []  # (role, path, judge the leaf key)
-    try:
-        paths.append(("tsa" if is_ts else "signer", status.validation_path, is_ts))
-    except Exception:
-        pass
+    paths.append(("tsa" if is_ts else "signer", getattr(status, "validation_path", None), is_ts))
     if not is_ts:
         tsv = getattr(status, "timestamp_validity", None)
         if tsv is not None:
@@ -622,22 +1051,28 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
     for role, path, leaf_key in paths:
         if path is None:
             continue
+        vi_role, en_role = _ROLES[role]
         try:
             anchor = path.trust_anchor.authority
             certs = [c for c in path.iter_certs(include_root=False) if isinstance(c, ax509.Certificate)]
             anchor_name = str(anchor.name.native.get("common_name", "") or anchor.name.human_friendly)
             anchor_key = anchor.public_key
-        except Exception:
+        except Exception as exc:  # fail closed: a path that cannot be read is not a path that passed
+            _unreadable_key(sr, vi_role, en_role, exc)
             continue
-        vi_role, en_role = _ROLES[role]
         # keys: the anchor's, each intermediate's, and the leaf's only for a time-stamping authority
         signers = [(anchor_name, anchor_key, b"anchor:" + anchor_key.dump())]
         for i, c in enumerate(certs):
             if i < len(certs) - 1 or leaf_key:
                 signers.append((_cn(c), c.public_key, c.sha256))
         for name, pk, ident in signers:
+            if (ident, "key") in seen:
+                continue
             found = _key_minimum(pk, policy)
-            if found is None or (ident, "key") in seen:
+            if found is None:
+                seen.add((ident, "key"))
+                _unreadable_key(sr, f"khoá của chứng thư “{name}” trong {vi_role}",
+                                f"the key of certificate “{name}” in {en_role}", None)
                 continue
             algo, bits, minimum = found
             if bits < minimum:
@@ -649,7 +1084,10 @@ def _chain_policy(sr: SignatureReport, status: Any, policy: ValidationPolicy, is
                        f"Certificate “{name}” in {en_role} has a {algo.upper()} key of {bits} bits, below the "
                        f"{minimum}-bit minimum.", "error")
         for c in certs:
-            md = _cert_digest(c)
+            try:
+                md = _cert_digest(c)
+            except Exception:
+                md = "unreadable"  # never in allowed_digests: fail closed
             if md is None or md in policy.allowed_digests or (c.sha256, "sig") in seen:
                 continue
             seen.add((c.sha256, "sig"))
@@ -672,7 +1110,8 @@ def _indic_name(indic: Any) -> str:
     return str(getattr(indic, "name", indic or "NO_CERTIFICATE_CHAIN_FOUND"))
 
 
-def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: datetime | None, is_ts: bool) -> None:
+def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: datetime | None, is_ts: bool,
+           state: _FileState) -> None:
     sr.trusted = bool(status.trusted)
     sr.revoked = bool(getattr(status, "revoked", False))
     try:
@@ -711,6 +1150,11 @@ def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: date
         sr.add("VALID_AT_TIMESTAMP", f"Chứng thư hợp lệ tại thời điểm dấu thời gian {_iso(poe)}.",
                f"The certificate was valid at the time-stamp time {_iso(poe)}.", "info")
         return
+    if indic != "NO_CERTIFICATE_CHAIN_FOUND" and _self_signed_stranger(emb, state):
+        # pyHanko reports a lone self-signed certificate as a constraint failure; ETSI: no chain was found
+        sr.add("SELF_SIGNED_CERTIFICATE", "Chứng thư của người ký là chứng thư tự ký, không thuộc gốc tin cậy nào.",
+               "The signer's certificate is self-signed and is not a configured trust anchor.", "error")
+        indic = "NO_CERTIFICATE_CHAIN_FOUND"
     if indic == "NOT_YET_VALID":
         sr.fail(TOTAL_FAILED, "NOT_YET_VALID")
     else:
@@ -727,6 +1171,17 @@ def _trust(sr: SignatureReport, status: Any, emb: Any, ctx: _Contexts, poe: date
           "TRY_LATER": "Không lấy được tình trạng thu hồi; hãy thử lại sau."}.get(
         indic, f"Chứng thư không thể tin cậy ({indic}).")
     sr.add(indic, vi, en, "error")
+
+
+def _self_signed_stranger(emb: Any, state: _FileState) -> bool:
+    """The signer certificate is self-issued (subject = issuer) and not one of the policy's trust anchors."""
+    try:
+        cert = emb.signer_cert
+        if cert.subject != cert.issuer:
+            return False
+        return hashlib.sha256(cert.dump()).hexdigest() not in set(state.anchor_digests())
+    except Exception:
+        return False
 
 
 def _valid_at(emb: Any, ctx: _Contexts, poe: datetime, is_ts: bool) -> bool:
@@ -748,15 +1203,22 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
     data = state.data
     if signed_end is None or len(data[signed_end:].strip()) == 0:
         return
+    try:
+        meta = changes_mod.metadata_changes(emb.reader, emb.signed_revision)
+    except Exception as exc:  # listing only: the verdict comes from the difference analysis
+        meta = []
+        log.info("metadata comparison failed: %s", exc)
     later = [e for e in state.embedded if e.signed_revision > emb.signed_revision]
     later_sig_fields = {e.field_name for e in later}
     only_signing = (sr.modifications in ("NONE", "LTA_UPDATES") or (
         sr.modifications == "FORM_FILLING" and set(sr.changed_form_fields) <= later_sig_fields)) and not suspicious
     if only_signing:
         for e in later:
-            sr.changes.append({"revision": e.signed_revision + 1, "field": e.field_name,
+            sr.changes.append({"revision": e.signed_revision + 1, "field": str(e.field_name),
                                "what": "document_timestamp_added" if e.sig_object_type == "/DocTimeStamp"
                                else "signature_added"})
+        sr.changes.extend(meta)
+        sr.changes.sort(key=lambda c: c["revision"])
         # a later signature's stamp may not cover signed content (only signature widgets can have changed here)
         if state.policy.visual_check and any(_has_stamp(e) for e in later):
             _covering(sr, emb, signed_end, state)
@@ -776,6 +1238,8 @@ def _later_changes(sr: SignatureReport, emb: Any, signed_end: int | None, state:
                 own = max_mod(own, changes_mod.LEVEL_OF.get(c["what"]))
         if cur is not None:
             prev = cur
+    sr.changes.extend(meta)
+    sr.changes.sort(key=lambda c: c["revision"])
     if own is not None:
         sr.modifications = max_mod(sr.modifications, own)
     for c in sr.changes:
@@ -838,6 +1302,10 @@ def _visual(sr: SignatureReport, emb: Any, signed_end: int, state: _FileState) -
         ratio = visual.changed_ratio(before[i], after[i], masks, box, policy.render_dpi, rotate)
         if ratio > policy.visual_threshold:
             sr.visual_changes.append({"page": i + 1, "changed_ratio": round(ratio, 5)})
+    # a page that exists on one side only is entirely changed (within the rendered pages)
+    for i in range(min(len(before), len(after)), max(len(before), len(after))):
+        sr.visual_changes.append({"page": i + 1, "changed_ratio": 1.0,
+                                  "what": "page_added" if i >= len(before) else "page_removed"})
     if sr.visual_changes:
         sr.flag("visual_difference")
         pages = ", ".join(str(v["page"]) for v in sr.visual_changes)

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from ..fetchers import GuardedFetcherBackend
 
 STRONG_DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
+# key usages of which a signer certificate must assert at least one (RFC 5280 names, as asn1crypto spells them)
+SIGNER_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
+# extended key usages that allow document signing; a signer certificate WITH an EKU extension must assert one
+DOCUMENT_SIGNING_EKUS = frozenset({
+    "2.5.29.37.0",               # anyExtendedKeyUsage
+    "1.3.6.1.5.5.7.3.4",         # emailProtection (S/MIME certificates are used for PDF signing)
+    "1.3.6.1.5.5.7.3.36",        # id-kp-documentSigning (RFC 9336)
+    "1.2.840.113583.1.1.5",      # Adobe Authentic Documents Trust
+    "1.3.6.1.4.1.311.10.3.12",   # Microsoft document signing
+})
 
 
 def load_certs(paths: list[Path]) -> list[x509.Certificate]:
@@ -51,7 +61,11 @@ class ValidationPolicy:
     min_rsa_bits: int = 2048
     min_ec_bits: int = 256
     allowed_digests: frozenset[str] = STRONG_DIGESTS
-    require_non_repudiation: bool = True
+    # signer certificate policy (signatures, not time-stamps): a key usage in ``signer_key_usages``; an EKU
+    # extension, if present, with one of ``signer_ekus``; never a CA certificate (basicConstraints cA TRUE).
+    # Violation → INDETERMINATE / SIG_CONSTRAINTS_FAILURE (docs/validation.md)
+    signer_key_usages: frozenset[str] = SIGNER_KEY_USAGES
+    signer_ekus: frozenset[str] = DOCUMENT_SIGNING_EKUS
     accept_annotations: bool = False       # ANNOTATIONS after signing → INDETERMINATE unless accepted
     visual_check: bool = True
     render_dpi: int = 40

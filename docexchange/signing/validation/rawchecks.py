@@ -72,6 +72,9 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
                    "/ByteRange must hold exactly four non-negative numbers.")
     a, alen, b, blen = br
     end = b + blen
+    if alen == 0:
+        return bad("BYTERANGE_EMPTY", "/ByteRange không bao phủ byte nào của tệp: chữ ký không ký gì cả.",
+                   "/ByteRange covers no bytes of the file: the signature signs nothing.")
     if a != 0:
         return bad("BYTERANGE_NOT_FROM_START", "Vùng ký không bắt đầu từ byte 0.",
                    "The signed range does not start at byte 0.")
@@ -121,3 +124,88 @@ def trailing_bytes(data: bytes) -> tuple[int, bool]:
         return 0, False
     tail = data[pos + 5:].strip(b" \t\r\n\f\0")
     return len(tail), bool(_OBJ_DEF.search(tail))
+
+
+# ---- DER (X.690) on raw bytes, schema-agnostic --------------------------------------------------------------
+class BerError(ValueError):
+    pass
+
+
+def _tlv(data: bytes, pos: int, depth: int = 0) -> tuple[int, int, int, int]:
+    """(tag end, contents start, contents end, element end) of the BER element at ``pos``; indefinite
+    lengths are followed to their end-of-contents octets."""
+    if depth > 64:
+        raise BerError("nesting too deep")
+    if pos >= len(data):
+        raise BerError("truncated")
+    tag_end = pos + 1
+    if data[pos] & 0x1F == 0x1F:  # high tag number
+        while tag_end < len(data) and data[tag_end] & 0x80:
+            tag_end += 1
+        tag_end += 1
+    if tag_end >= len(data):
+        raise BerError("truncated")
+    first = data[tag_end]
+    start = tag_end + 1
+    if first == 0x80:  # indefinite (constructed only)
+        if not data[pos] & 0x20:
+            raise BerError("indefinite length on a primitive")
+        p = start
+        while data[p:p + 2] != b"\0\0":
+            p = _tlv(data, p, depth + 1)[3]
+            if p > len(data):
+                raise BerError("truncated")
+        return tag_end, start, p, p + 2
+    if first & 0x80:
+        n = first & 0x7F
+        if n == 0 or n > 8 or start + n > len(data):
+            raise BerError("bad length")
+        length = int.from_bytes(data[start:start + n], "big")
+        start += n
+    else:
+        length = first
+    end = start + length
+    if end > len(data):
+        raise BerError("truncated")
+    return tag_end, start, end, end
+
+
+def _der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def der_reencode(data: bytes, pos: int = 0, *, as_set: bool = False, depth: int = 0) -> tuple[bytes, int]:
+    """The DER form of the BER element at ``pos`` (definite minimal lengths, SET OF elements sorted; primitive
+    contents kept) and the offset just past the original element. ``as_set`` treats the element as a SET
+    whatever its tag (``[0] IMPLICIT SET OF Attribute``, the CMS signed attributes)."""
+    tag_end, start, end, after = _tlv(data, pos, depth)
+    tag = data[pos:tag_end]
+    if not data[pos] & 0x20:  # primitive
+        return tag + _der_len(end - start) + data[start:end], after
+    kids = []
+    p = start
+    while p < end:
+        enc, p = der_reencode(data, p, depth=depth + 1)
+        kids.append(enc)
+    if as_set or data[pos] == 0x31:
+        kids.sort()
+    body = b"".join(kids)
+    return tag + _der_len(len(body)) + body, after
+
+
+def is_der(encoded: bytes, *, as_set: bool = False) -> bool:
+    """True when ``encoded`` is exactly one element already in DER form (see ``der_reencode``)."""
+    try:
+        der, after = der_reencode(encoded, as_set=as_set)
+    except (BerError, IndexError):
+        return False
+    return after == len(encoded) and der == encoded
+
+
+def trailing_after_element(data: bytes) -> bytes:
+    """What follows the first BER element of ``data`` (the CMS in a ``/Contents`` value), zero padding
+    included. Raises ``BerError`` when the element cannot be delimited."""
+    return data[_tlv(data, 0)[3]:]
