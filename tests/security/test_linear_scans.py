@@ -2,32 +2,21 @@
 authentication, and the trailing-bytes scan runs once per signature. Both regexes were quadratic (a 64 KB JSON body
 of escaped quotes took 83 s of CPU with the interpreter lock held; 40 KB of digits after %%EOF took 31 s).
 
-The bound is CPU time on a fixed input, tens of times above what the linear scan needs and far below what the
-quadratic one took, so a loaded machine cannot fail it."""
+The tests assert on the result for inputs large enough that the quadratic scans would run for many minutes (256 KB
+of escaped quotes, 200 KB of digits): the suite's per-test timeout ends such a run, so a regression fails here,
+while nothing depends on how fast the machine is."""
 
 from __future__ import annotations
 
-import time
-
 from docexchange.jsonlimits import MAX_JSON_BYTES, check_json_body, nested_deeper_than
 from docexchange.signing.validation.rawchecks import trailing_bytes
-
-CPU_BOUND_S = 3.0
-
-
-def _cpu(fn, *args):  # type: ignore[no-untyped-def]
-    t0 = time.process_time()
-    result = fn(*args)
-    return result, time.process_time() - t0
 
 
 def test_unterminated_string_of_escaped_quotes_is_scanned_in_linear_time() -> None:
     head = b'{"a":' + b"[" * 65 + b'"'
     body = head + b'\\"' * ((MAX_JSON_BYTES - len(head)) // 2)
     assert len(body) <= MAX_JSON_BYTES
-    deep, used = _cpu(nested_deeper_than, body)
-    assert deep is True  # the 65 brackets before the string still count
-    assert used < CPU_BOUND_S, f"{used:.2f} s of CPU for {len(body)} bytes"
+    assert nested_deeper_than(body) is True  # the 65 brackets before the string still count
 
 
 def test_strings_still_hide_their_brackets() -> None:
@@ -38,8 +27,6 @@ def test_strings_still_hide_their_brackets() -> None:
 
 def test_digit_run_after_eof_is_scanned_in_linear_time() -> None:
     data = b"%PDF-1.7\n%%EOF\n" + b"1" * 200_000 + b" 0 obj\n"
-    (count, defines), used = _cpu(trailing_bytes, data)
-    assert defines is True and count == 200_006
-    assert used < CPU_BOUND_S, f"{used:.2f} s of CPU"
+    assert trailing_bytes(data) == (200_006, True)
     assert trailing_bytes(b"%PDF\n%%EOF\n12 0 obj\n<<>>\nendobj\n")[1] is True
     assert trailing_bytes(b"%PDF\n%%EOF\n" + b"7" * 5000)[1] is False
