@@ -291,22 +291,7 @@ class HubService:
                 "Chữ ký không đúng hoặc systemId không tồn tại",
             )
         system, agency = row
-        if system.disabled:
-            raise _unauthorized(
-                "credentials_disabled",
-                "System credentials disabled",
-                "Thông tin kết nối của hệ thống đã bị vô hiệu hóa",
-            )
-        if system.expires_at and system.expires_at <= now:
-            raise _unauthorized(
-                "credentials_expired",
-                "System credentials expired",
-                "Thông tin kết nối của hệ thống đã hết hạn",
-            )
-        if not agency.active:
-            raise _unauthorized(
-                "agency_inactive", "Agency is not active on the axis", "Cơ quan không còn hoạt động trên trục"
-            )
+        self._check_usable(system, agency, now)
         try:
             with self.db.transaction() as s:
                 s.add(HubNonce(system_id=system_id, nonce=nonce, seen_at=now))
