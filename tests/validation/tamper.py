@@ -85,7 +85,9 @@ def contents_span(pdf: bytes) -> tuple[int, int]:
 
 def get_cms(pdf: bytes) -> cms.ContentInfo:
     s, e = contents_span(pdf)
-    return cms.ContentInfo.load(bytes.fromhex(pdf[s:e].decode()).rstrip(b"\0") or b"\0")
+    # asn1crypto reads the DER length and ignores the zero padding after it (strict=False); stripping the zeros
+    # instead would cut a CMS whose last byte happens to be 0x00 (one signature in 256)
+    return cms.ContentInfo.load(bytes.fromhex(pdf[s:e].decode()), strict=False)
 
 
 def put_contents(pdf: bytes, raw: bytes, pad: bytes = b"\0") -> bytes:
